@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the product reads, validated once at start-up. Nothing else reads process.env:
+ * modules receive the parsed Config, which also lets tests build one without touching the
+ * environment.
+ */
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    )
+    .optional();
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce
+    .number({ error: 'must be a port number from 0 to 65535' })
+    .int({ error: 'must be a port number from 0 to 65535' })
+    .min(0, { error: 'must be a port number from 0 to 65535' })
+    .max(65535, { error: 'must be a port number from 0 to 65535' })
+    .default(3000),
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must contain only letters, digits, "_" and "-"')
+    .default('teamops'),
+  SLACK_SIGNING_SECRET: z.string().trim().min(1).optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^xoxb-/, 'must be a bot token starting with xoxb-')
+    .optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^xapp-/, 'must be an app-level token starting with xapp-')
+    .optional(),
+  SLACK_API_URL: optionalUrl(['http:', 'https:']),
+  SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
+  MAIL_FROM: z.string().trim().min(3).default('teamops <no-reply@teamops.local>'),
+  PUBLIC_URL: optionalUrl(['http:', 'https:']),
+  LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
+  DATA_DIR: z.string().trim().min(1).default('.data'),
+  SMS_PROVIDER: z.enum(['sandbox', 'smsto']).default('sandbox'),
+  SMSTO_API_URL: optionalUrl(['http:', 'https:']),
+  SMSTO_API_KEY: z.string().trim().min(1).optional(),
+  SMS_SANDBOX_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(2_000),
+  SMS_DEFAULT_PRICE: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d{1,6})?$/, 'must be a decimal price with at most 6 decimals, like 0.05')
+    .refine((price) => /[1-9]/.test(price), 'must be greater than 0')
+    .default('0.05'),
+});
+
+export interface SlackConfig {
+  signingSecret: string;
+  botToken: string;
+  /** Socket Mode instead of HTTP when set. */
+  appToken: string | undefined;
+  apiUrl: string;
+}
+
+export interface Config {
+  port: number;
+  /** Undefined: start the embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined;
+  /** Undefined: queues use BullMQ's PostgreSQL backend on the same database. */
+  redisUrl: string | undefined;
+  queuePrefix: string;
+  /** Undefined: the product runs without Slack. */
+  slack: SlackConfig | undefined;
+  /** Undefined: emails are written to the log instead of being sent. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  publicUrl: string;
+  logLevel: (typeof logLevels)[number];
+  dataDir: string;
+  sms: SmsConfig;
+}
+
+export interface SmsConfig {
+  /** `sandbox` sends nothing and reports delivery after sandboxDelayMs. */
+  provider: 'sandbox' | 'smsto';
+  sandboxDelayMs: number;
+  smsto: { apiUrl: string; apiKey: string } | undefined;
+  /** Price per SMS part, as a decimal, where a team's price list has no match and no default. */
+  defaultPrice: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const slackKeys = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'] as const;
+const slackOptionalKeys = ['SLACK_APP_TOKEN', 'SLACK_API_URL'] as const;
+
+/** Parses the environment; throws a ConfigError whose message is one line naming the setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set": docker-compose and shells often export blanks.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`${name} ${issue.message === 'Invalid input' ? 'is malformed' : issue.message}`);
+  }
+  const e = parsed.data;
+
+  const setSlack = [...slackKeys, ...slackOptionalKeys].filter((k) => e[k] !== undefined);
+  const missingSlack = slackKeys.filter((k) => e[k] === undefined);
+  if (setSlack.length > 0 && missingSlack.length > 0) {
+    throw new ConfigError(
+      `${missingSlack.join(' and ')} must be set because ${setSlack.join(', ')} ${setSlack.length === 1 ? 'is' : 'are'} set (Slack settings go together)`,
+    );
+  }
+
+  if (e.SMS_PROVIDER === 'smsto' && !e.SMSTO_API_KEY) {
+    throw new ConfigError('SMSTO_API_KEY must be set because SMS_PROVIDER is smsto');
+  }
+
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    slack:
+      e.SLACK_SIGNING_SECRET && e.SLACK_BOT_TOKEN
+        ? {
+            signingSecret: e.SLACK_SIGNING_SECRET,
+            botToken: e.SLACK_BOT_TOKEN,
+            appToken: e.SLACK_APP_TOKEN,
+            apiUrl: e.SLACK_API_URL ?? 'https://slack.com/api/',
+          }
+        : undefined,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+    sms: {
+      provider: e.SMS_PROVIDER,
+      sandboxDelayMs: e.SMS_SANDBOX_DELAY_MS,
+      smsto: e.SMSTO_API_KEY
+        ? { apiUrl: e.SMSTO_API_URL ?? 'https://api.sms.to', apiKey: e.SMSTO_API_KEY }
+        : undefined,
+      defaultPrice: e.SMS_DEFAULT_PRICE,
+    },
+  };
+}
+
+/** For entry points: the configuration, or one line on stderr naming the bad setting and exit 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`teamops: configuration error: ${error.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,35 @@
+import { loadConfigOrExit } from './config.ts';
+import { createLogger } from './logger.ts';
+
+/**
+ * `npm start` runs web and workers in one process; `npm run start:web` / `start:worker` run one
+ * role each, for scaling them apart.
+ */
+const role = process.argv[2] ?? 'all';
+if (!['all', 'web', 'worker'].includes(role)) {
+  console.error(`teamops: unknown role "${role}"; use web, worker or nothing for both`);
+  process.exit(2);
+}
+
+const config = loadConfigOrExit();
+const logger = createLogger(config.logLevel, { role });
+try {
+  // Loaded only once the configuration is known to be good, so a bad setting is reported at once.
+  const { startRuntime } = await import('./runtime.ts');
+  const runtime = await startRuntime(config, logger, { web: role !== 'worker', worker: role !== 'web' });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await runtime.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+} catch (error) {
+  logger.fatal({ err: error }, 'could not start');
+  console.error(`teamops: could not start: ${(error as Error).message}`);
+  process.exit(1);
+}

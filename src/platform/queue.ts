@@ -1,0 +1,468 @@
+import {
+  createPostgresBackend,
+  type JobsOptions,
+  type PostgresPoolConfig,
+  Queue,
+  RateLimitError,
+  UnrecoverableError,
+  Worker,
+} from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * The one module that knows which queue backend runs: BullMQ on Redis when REDIS_URL is set,
+ * otherwise BullMQ's PostgreSQL backend on the product's own database. Everything else sees
+ * `Queues`, so no other module imports bullmq (workers/ aside) and both backends behave alike.
+ */
+
+export type QueueBackendKind = 'redis' | 'postgres';
+
+/** What a processor sees of a job: enough to be idempotent, nothing backend-specific. */
+export interface QueueJob<T = unknown> {
+  id: string;
+  name: string;
+  data: T;
+  /** Attempts already finished before this one (0 on the first run). */
+  attemptsMade: number;
+  /** How many attempts the job gets in all. */
+  maxAttempts: number;
+  /** When the job was created (ms since epoch). */
+  createdAt: number;
+  /** When it was due: creation plus its delay (for a scheduler's job, the scheduled instant). */
+  scheduledFor: number;
+}
+
+export type JobProcessor = (job: QueueJob) => Promise<unknown>;
+
+export interface AddOptions {
+  /** Deduplicates: a second add with the same id is ignored while the first job is kept. */
+  jobId?: string;
+  delayMs?: number;
+  attempts?: number;
+  backoff?: { type: 'exponential' | 'fixed'; delayMs: number };
+}
+
+export interface BulkJob {
+  name: string;
+  data: object;
+  opts?: AddOptions;
+}
+
+export interface Schedule {
+  cron: string;
+  /** IANA zone the cron pattern is read in, e.g. "Europe/Athens". */
+  timezone: string;
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  /** How long a job may run before another worker may consider it stalled and take it over. */
+  lockDurationMs?: number;
+  /** When `close()` gives up waiting for active jobs and releases them to other workers. */
+  shutdownTimeoutMs?: number;
+  /** At most `max` jobs per `durationMs` across all workers of the queue. */
+  limiter?: { max: number; durationMs: number };
+}
+
+export interface QueueWorker {
+  readonly queue: string;
+  /** Stops taking jobs, waits for active ones (up to shutdownTimeoutMs), then releases the rest. */
+  close(): Promise<void>;
+  /** Resolves once the worker has connected and is waiting for jobs. */
+  ready(): Promise<void>;
+  onFailed(listener: (job: QueueJob | undefined, error: Error) => void): void;
+  onCompleted(listener: (job: QueueJob) => void): void;
+}
+
+export interface Queues {
+  readonly backend: QueueBackendKind;
+  /** The namespace all queues share: the Redis key prefix, or the PostgreSQL schema. */
+  readonly namespace: string;
+  add(queue: string, name: string, data: object, opts?: AddOptions): Promise<void>;
+  addBulk(queue: string, jobs: BulkJob[]): Promise<void>;
+  /** Creates or replaces a recurring job; idempotent, so every deploy may call it. */
+  upsertSchedule(
+    queue: string,
+    id: string,
+    schedule: Schedule,
+    template: { name: string; data: object; opts?: Pick<AddOptions, 'attempts' | 'backoff'> },
+  ): Promise<{ nextRunAt: Date | undefined }>;
+  removeSchedule(queue: string, id: string): Promise<boolean>;
+  getSchedule(queue: string, id: string): Promise<(Schedule & { nextRunAt: Date | undefined }) | undefined>;
+  /** Holds back every worker of the queue for this long (a 429's Retry-After). */
+  rateLimit(queue: string, ms: number): Promise<void>;
+  /** Job counts by state, for readiness pages, tests and benchmarks. */
+  counts(queue: string): Promise<Record<string, number>>;
+  createWorker(queue: string, processor: JobProcessor, opts?: WorkerOptions): QueueWorker;
+  /** Throws when the backend cannot be reached within a couple of seconds. */
+  ping(): Promise<void>;
+  /** Closes workers first (letting their jobs finish), then producers and connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Thrown by a processor after `rateLimit()`: the job goes back to waiting without using up an
+ * attempt, and runs once the limit expires.
+ */
+export function rateLimitedError(): Error {
+  return new RateLimitError();
+}
+
+/** Thrown by a processor for a job that can never succeed (malformed payload): no more retries. */
+export function permanentFailure(message: string): Error {
+  return new UnrecoverableError(message);
+}
+
+// Completed jobs are kept for a day so a re-added job id (the relay retrying after a crash)
+// is recognised as a duplicate; failed ones a week, to be looked at.
+const KEEP_COMPLETED = { age: 24 * 3600, count: 100_000 };
+const KEEP_FAILED = { age: 7 * 24 * 3600 };
+const PING_TIMEOUT_MS = 2_000;
+// BullMQ waits for a connection before adding; an outbox relay must hear "not now" instead and
+// keep the rows. An add that goes through late is harmless: the job id makes it the same job.
+// PostgreSQL refuses at once when it is down, but a busy one takes seconds for a big batch.
+const ADD_TIMEOUT_MS: Record<QueueBackendKind, number> = { redis: 5_000, postgres: 30_000 };
+
+/**
+ * Redis keys are prefixed with a hash tag (`{teamops}`) so every key of every queue lands in
+ * one Redis Cluster slot, which BullMQ's multi-key scripts need.
+ */
+export function redisPrefix(queuePrefix: string): string {
+  return `{${queuePrefix}}`;
+}
+
+/** PostgreSQL schema names allow letters, digits and "_": QUEUE_PREFIX also allows "-". */
+export function postgresSchema(queuePrefix: string): string {
+  return `bullmq_${queuePrefix.replace(/-/g, '_').toLowerCase()}`;
+}
+
+export function openQueues(
+  config: Pick<Config, 'redisUrl' | 'queuePrefix'>,
+  databaseUrl: string,
+  logger: Logger,
+): Queues {
+  const log = logger.child({ component: 'queues' });
+  return config.redisUrl
+    ? new BullQueues('redis', redisBackend(config.redisUrl, config.queuePrefix), log)
+    : new BullQueues('postgres', postgresBackend(databaseUrl, config.queuePrefix), log);
+}
+
+// The two backends' Queue/Worker types differ only in their connection option type.
+type AnyQueue = Pick<
+  Queue<object>,
+  | 'add'
+  | 'addBulk'
+  | 'upsertJobScheduler'
+  | 'removeJobScheduler'
+  | 'getJobScheduler'
+  | 'rateLimit'
+  | 'getJobCounts'
+  | 'getJobCountByTypes'
+  | 'close'
+> & { on(event: 'error', listener: (error: Error) => void): unknown };
+type AnyWorker = Pick<Worker, 'run' | 'close' | 'waitUntilReady'> & {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'failed', listener: (job: BullJob | undefined, error: Error) => void): unknown;
+  on(event: 'completed', listener: (job: BullJob) => void): unknown;
+};
+
+/** How Queue and Worker instances are built for one backend. */
+interface Backend {
+  namespace: string;
+  newQueue(name: string): AnyQueue;
+  newWorker(name: string, processor: JobProcessor, opts: WorkerOptions): AnyWorker;
+  ping(anyQueue: () => AnyQueue): Promise<void>;
+  close(): Promise<void>;
+}
+
+function redisBackend(url: string, queuePrefix: string): Backend {
+  const prefix = redisPrefix(queuePrefix);
+  // Producers share one connection and fail fast while Redis is away (the outbox keeps the
+  // work); workers get their own connections that wait and reconnect forever.
+  const producer = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  producer.on('error', () => {
+    // ioredis reports every failed reconnect; the callers of add() see the failure instead.
+  });
+  return {
+    namespace: prefix,
+    newQueue: (name) => new Queue(name, { connection: producer, prefix }),
+    newWorker: (name, processor, opts) =>
+      new Worker(name, processorFor(processor), {
+        connection: { url, maxRetriesPerRequest: null },
+        prefix,
+        autorun: false,
+        ...workerSettings(opts),
+      }),
+    async ping() {
+      await withTimeout(producer.ping(), PING_TIMEOUT_MS, 'Redis did not answer');
+    },
+    async close() {
+      producer.disconnect();
+    },
+  };
+}
+
+function postgresBackend(databaseUrl: string, queuePrefix: string): Backend {
+  const schema = postgresSchema(queuePrefix);
+  // Each Queue/Worker owns a small pool plus one LISTEN connection; `migrate` creates the
+  // backend's schema on first use (serialized by BullMQ's advisory lock).
+  // No connection timeout: pg-pool applies it to waiting for a free client too, and BullMQ's
+  // background loops do not all catch that error. ping() has its own timeout.
+  const connection = (max: number): PostgresPoolConfig => ({
+    connectionString: databaseUrl,
+    schema,
+    migrate: true,
+    max,
+  });
+  return {
+    namespace: schema,
+    newQueue: (name) => new Queue(name, { connection: connection(8) }, createPostgresBackend),
+    newWorker: (name, processor, opts) =>
+      new Worker(
+        name,
+        processorFor(processor),
+        {
+          connection: connection(Math.min(12, 2 + Math.ceil((opts.concurrency ?? 1) / 2))),
+          autorun: false,
+          ...workerSettings(opts),
+        },
+        createPostgresBackend,
+      ),
+    async ping(anyQueue) {
+      await withTimeout(
+        anyQueue().getJobCountByTypes('waiting'),
+        PING_TIMEOUT_MS,
+        'PostgreSQL did not answer',
+      );
+    },
+    async close() {},
+  };
+}
+
+function workerSettings(opts: WorkerOptions) {
+  return {
+    concurrency: opts.concurrency ?? 1,
+    // A worker that dies (SIGKILL, lost host) keeps its jobs locked this long; then the stalled
+    // check, which runs twice as often, hands them to a live worker. Locks renew at half-time.
+    lockDuration: opts.lockDurationMs ?? 10_000,
+    stalledInterval: (opts.lockDurationMs ?? 10_000) / 2,
+    limiter: opts.limiter ? { max: opts.limiter.max, duration: opts.limiter.durationMs } : undefined,
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+type BullJob = {
+  id?: string;
+  name: string;
+  data: unknown;
+  attemptsMade: number;
+  opts: { attempts?: number; delay?: number };
+  timestamp: number;
+  delay?: number;
+};
+
+function toQueueJob(job: BullJob): QueueJob {
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    data: job.data,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    createdAt: job.timestamp,
+    scheduledFor: job.timestamp + (job.delay ?? job.opts.delay ?? 0),
+  };
+}
+
+function processorFor(processor: JobProcessor) {
+  return (job: BullJob) => processor(toQueueJob(job));
+}
+
+function jobOptions(opts: AddOptions = {}): JobsOptions {
+  return {
+    jobId: opts.jobId,
+    delay: opts.delayMs && opts.delayMs > 0 ? Math.round(opts.delayMs) : undefined,
+    attempts: opts.attempts,
+    backoff: opts.backoff ? { type: opts.backoff.type, delay: opts.backoff.delayMs } : undefined,
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+class BullQueues implements Queues {
+  readonly backend: QueueBackendKind;
+  readonly namespace: string;
+  readonly #impl: Backend;
+  readonly #logger: Logger;
+  readonly #queues = new Map<string, AnyQueue>();
+  readonly #workers = new Set<QueueWorker>();
+  #closing: Promise<void> | undefined;
+
+  constructor(backend: QueueBackendKind, impl: Backend, logger: Logger) {
+    this.backend = backend;
+    this.namespace = impl.namespace;
+    this.#impl = impl;
+    this.#logger = logger;
+  }
+
+  #queue(name: string): AnyQueue {
+    if (this.#closing) throw new Error('queues are closed');
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = this.#impl.newQueue(name);
+      queue.on('error', (error) => this.#logger.warn({ err: error, queue: name }, 'queue connection error'));
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async add(queue: string, name: string, data: object, opts?: AddOptions): Promise<void> {
+    await withTimeout(
+      this.#queue(queue).add(name, data, jobOptions(opts)),
+      ADD_TIMEOUT_MS[this.backend],
+      `queue ${queue} did not accept the job`,
+    );
+  }
+
+  async addBulk(queue: string, jobs: BulkJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await withTimeout(
+      this.#queue(queue).addBulk(
+        jobs.map((job) => ({ name: job.name, data: job.data, opts: jobOptions(job.opts) })),
+      ),
+      ADD_TIMEOUT_MS[this.backend],
+      `queue ${queue} did not accept the jobs`,
+    );
+  }
+
+  async upsertSchedule(
+    queue: string,
+    id: string,
+    schedule: Schedule,
+    template: { name: string; data: object; opts?: Pick<AddOptions, 'attempts' | 'backoff'> },
+  ): Promise<{ nextRunAt: Date | undefined }> {
+    const { jobId: _ignored, delay: _none, ...opts } = jobOptions(template.opts);
+    const next = await this.#queue(queue).upsertJobScheduler(
+      id,
+      { pattern: schedule.cron, tz: schedule.timezone },
+      { name: template.name, data: template.data, opts },
+    );
+    const runAt = next ? next.timestamp + (next.delay ?? 0) : undefined;
+    return { nextRunAt: runAt === undefined ? undefined : new Date(runAt) };
+  }
+
+  async removeSchedule(queue: string, id: string): Promise<boolean> {
+    return this.#queue(queue).removeJobScheduler(id);
+  }
+
+  async getSchedule(queue: string, id: string) {
+    const scheduler = await this.#queue(queue).getJobScheduler(id);
+    if (!scheduler?.pattern) return undefined;
+    return {
+      cron: scheduler.pattern,
+      timezone: scheduler.tz ?? 'UTC',
+      nextRunAt: scheduler.next === undefined ? undefined : new Date(scheduler.next),
+    };
+  }
+
+  async rateLimit(queue: string, ms: number): Promise<void> {
+    await this.#queue(queue).rateLimit(Math.max(1, Math.round(ms)));
+  }
+
+  async counts(queue: string): Promise<Record<string, number>> {
+    return this.#queue(queue).getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'completed',
+      'failed',
+      'prioritized',
+    );
+  }
+
+  createWorker(queue: string, processor: JobProcessor, opts: WorkerOptions = {}): QueueWorker {
+    if (this.#closing) throw new Error('queues are closed');
+    const worker = this.#impl.newWorker(queue, processor, opts);
+    const log = this.#logger.child({ queue });
+    worker.on('error', (error) => log.warn({ err: error }, 'worker connection error'));
+    worker.on('failed', (job, error) =>
+      log.warn({ err: error, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade }, 'job failed'),
+    );
+    // run() resolves only when the worker closes; errors surface through the 'error' event.
+    const running = worker.run().catch((error: unknown) => log.error({ err: error }, 'worker stopped'));
+    const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 25_000;
+    let closing: Promise<void> | undefined;
+    const handle: QueueWorker = {
+      queue,
+      ready: () => worker.waitUntilReady().then(() => undefined),
+      close: () => {
+        closing ??= (async () => {
+          const graceful = worker.close().then(() => 'closed' as const);
+          const outcome = await Promise.race([
+            graceful,
+            delay(shutdownTimeoutMs).then(() => 'timeout' as const),
+          ]);
+          if (outcome === 'timeout') {
+            // The active jobs keep their locks until they expire; then another worker takes them over.
+            log.warn(
+              { shutdownTimeoutMs },
+              'jobs still running at shutdown: releasing them to other workers',
+            );
+            await worker.close(true);
+          }
+          await running;
+          this.#workers.delete(handle);
+        })();
+        return closing;
+      },
+      onFailed: (listener) =>
+        worker.on('failed', (job, error) => listener(job ? toQueueJob(job) : undefined, error)),
+      onCompleted: (listener) => worker.on('completed', (job) => listener(toQueueJob(job))),
+    };
+    this.#workers.add(handle);
+    return handle;
+  }
+
+  async ping(): Promise<void> {
+    await this.#impl.ping(() => this.#queue('health'));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#workers].map((worker) => worker.close()));
+      // A queue that never reached its backend would wait for it forever: give up after a while.
+      await withTimeout(
+        Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {}))),
+        PING_TIMEOUT_MS,
+        'queues did not close',
+      ).catch((error: Error) => this.#logger.warn({ err: error }, 'closing queues timed out'));
+      await this.#impl.close();
+    })();
+    return this.#closing;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,130 @@
+import type { Server } from 'node:http';
+import { startWorkers } from '../workers/index.ts';
+import { type AppDeps, createServices } from './app.ts';
+import type { Config } from './config.ts';
+import * as membersRoutes from './http/api/members.routes.ts';
+import * as messagingRoutes from './http/api/messaging.routes.ts';
+import { mountOpenApiDocument } from './http/api/openapi.ts';
+import * as statsRoutes from './http/api/stats.routes.ts';
+import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
+import { mountSmsTo } from './http/compat/smsto.ts';
+import { mountTextmagic } from './http/compat/textmagic.ts';
+import { mountInvitationPages } from './http/invitations.routes.ts';
+import { createHttpApp, type HttpDeps, listen } from './http/server.ts';
+import type { Logger } from './logger.ts';
+import { connectOrm, migrate, type Orm } from './platform/database.ts';
+import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
+import { openQueues } from './platform/queue.ts';
+import { mountSlack, type SlackHandle } from './slack/index.ts';
+
+export interface Database {
+  url: string;
+  /** Stops the embedded server when this process started it; a no-op for DATABASE_URL. */
+  stop(): Promise<void>;
+}
+
+/** The one place that decides where the database is: DATABASE_URL, or an embedded PostgreSQL under DATA_DIR. */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => {} };
+  return startEmbeddedPostgres(config.dataDir, logger);
+}
+
+/** Connects the ORM and brings the schema up to date (serialized across instances). */
+export async function openOrm(database: Database, logger: Logger): Promise<Orm> {
+  const orm = await connectOrm(database.url, logger);
+  try {
+    await migrate(orm, database.url, logger);
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+  return orm;
+}
+
+export interface RuntimeOptions {
+  web: boolean;
+  worker: boolean;
+}
+
+export interface Runtime {
+  deps: HttpDeps;
+  server: Server | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the product: database (embedded unless DATABASE_URL), migrations, queues (BullMQ on
+ * Redis, or on PostgreSQL without REDIS_URL), then the web role, the worker role or both.
+ */
+export async function startRuntime(
+  config: Config,
+  logger: Logger,
+  options: RuntimeOptions,
+): Promise<Runtime> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) {
+      await step().catch((error) => logger.warn({ err: error }, 'error while stopping'));
+    }
+  };
+  try {
+    const database = await openDatabase(config, logger);
+    stops.push(() => database.stop());
+    const orm = await openOrm(database, logger);
+    stops.push(() => orm.close());
+    const queues = openQueues(config, database.url, logger);
+    stops.push(() => queues.close());
+    const services = createServices(orm, { sms: config.sms, logger });
+    const deps: HttpDeps = { config, logger, orm, services, queues };
+    if (!config.slack) {
+      logger.info(
+        'Slack is not configured (no SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN): running without Slack',
+      );
+    }
+
+    let server: Server | null = null;
+    if (options.web) {
+      let slack: SlackHandle | undefined;
+      const app = createHttpApp(deps, {
+        apiRoutes: [membersRoutes, teamAdminRoutes, messagingRoutes, statsRoutes],
+        mounts: [
+          // Slack first: Bolt checks signatures over the raw body, before any body parser.
+          (express) => {
+            slack = mountSlack(express, deps);
+          },
+          (express) => mountInvitationPages(express, deps),
+          // Before the native router, so the document needs no API key.
+          (express) => mountOpenApiDocument(express),
+          (express) => mountTextmagic(express, deps),
+          (express) => mountSmsTo(express, deps),
+        ],
+      });
+      if (slack) {
+        const handle = slack;
+        stops.push(() => handle.stop());
+        await handle.ready;
+        logger.info({ mode: handle.mode }, 'Slack connected');
+      }
+      server = await listen(app, config.port);
+      const address = server.address();
+      const srv = server;
+      stops.push(() => new Promise((resolve) => srv.close(resolve)));
+      logger.info(
+        { port: typeof address === 'object' && address ? address.port : config.port },
+        'web listening',
+      );
+    }
+    if (options.worker) {
+      const workers = startWorkers(deps, { databaseUrl: database.url });
+      stops.push(() => workers.stop());
+      await workers.ready();
+    }
+    logger.info({ web: options.web, worker: options.worker }, 'ready');
+    return { deps, server, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export type { AppDeps };
