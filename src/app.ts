@@ -1,0 +1,56 @@
+import { ApprovalService } from './approvals/approval.service.ts';
+import { AuditService } from './audit/audit.service.ts';
+import { type Config, loadConfig, type SmsConfig } from './config.ts';
+import { DigestService } from './digests/digest.service.ts';
+import { InvitationService } from './invitations/invitation.service.ts';
+import { AutoRechargeService } from './ledger/auto-recharge.service.ts';
+import { LedgerService } from './ledger/ledger.service.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { MemberService } from './members/member.service.ts';
+import { MessagingService, messagingSettings } from './messaging/messaging.service.ts';
+import type { Orm } from './platform/database.ts';
+import { StatsService } from './stats/stats.service.ts';
+import { TeamService } from './teams/team.service.ts';
+
+/** Every application service, built once per process; transports and workers call only these. */
+export interface Services {
+  teams: TeamService;
+  members: MemberService;
+  ledger: LedgerService;
+  autoRecharge: AutoRechargeService;
+  invitations: InvitationService;
+  approvals: ApprovalService;
+  audit: AuditService;
+  messaging: MessagingService;
+  stats: StatsService;
+  digests: DigestService;
+}
+
+/** `sms` defaults to the sandbox provider with the product's default settings. */
+export function createServices(orm: Orm, options: { sms?: SmsConfig; logger?: Logger } = {}): Services {
+  const logger = options.logger ?? createLogger('silent');
+  return {
+    teams: new TeamService(orm),
+    members: new MemberService(orm),
+    ledger: new LedgerService(orm),
+    autoRecharge: new AutoRechargeService(orm),
+    invitations: new InvitationService(orm),
+    approvals: new ApprovalService(orm),
+    audit: new AuditService(orm),
+    messaging: new MessagingService(
+      orm,
+      messagingSettings(options.sms ?? loadConfig({}).sms, logger),
+      logger,
+    ),
+    stats: new StatsService(orm),
+    digests: new DigestService(orm),
+  };
+}
+
+/** What the transports and workers are given. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  services: Services;
+}

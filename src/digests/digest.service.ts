@@ -1,0 +1,128 @@
+import { recordAudit } from '../audit/audit.ts';
+import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
+import { enqueueJob } from '../outbox/outbox.ts';
+import type { Orm } from '../platform/database.ts';
+import type { Actor } from '../shared/actor.ts';
+import { ValidationError } from '../shared/errors.ts';
+import { loadTeam, requireSlackChannel } from '../teams/team.service.ts';
+
+export const DIGEST_FREQUENCIES = ['daily', 'weekly'] as const;
+export type DigestFrequency = (typeof DIGEST_FREQUENCIES)[number];
+
+export interface DigestSettings {
+  teamId: number;
+  channel: string | null;
+  frequency: DigestFrequency | null;
+  /** HH:MM in `timezone`. */
+  time: string | null;
+  timezone: string | null;
+}
+
+const DEFAULT_TIME = '09:00';
+const DEFAULT_TIMEZONE = 'UTC';
+
+/**
+ * `/team digest <#channel> daily|weekly|off [HH:MM] [timezone]`: stores the team's choice and
+ * asks (through the outbox, in the same transaction) for the team's job scheduler to be brought
+ * in line with it, so the scheduler changes if and only if the setting did.
+ */
+export class DigestService {
+  readonly #orm: Orm;
+  constructor(orm: Orm) {
+    this.#orm = orm;
+  }
+
+  async configure(
+    actor: Actor,
+    input: {
+      channel?: string | null;
+      frequency: string;
+      time?: string | null;
+      timezone?: string | null;
+    },
+  ): Promise<DigestSettings> {
+    const frequency = requireFrequency(input.frequency);
+    const channel = frequency === 'off' ? null : requireSlackChannel(input.channel);
+    const time = frequency === 'off' ? null : requireTime(input.time);
+    const timezone = frequency === 'off' ? null : requireTimezone(input.timezone);
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'set up the digest');
+      const team = await loadTeam(tx, callerTeam(caller));
+      const before = settingsOf(team);
+      team.digestChannel = channel;
+      team.digestFrequency = frequency === 'off' ? null : frequency;
+      team.digestTime = time;
+      team.digestTimezone = timezone;
+      await tx.flush();
+      await enqueueJob(tx, 'digest.schedule', { teamId: team.id });
+      const after = settingsOf(team);
+      await recordAudit(tx, {
+        teamId: team.id,
+        actor: caller.party,
+        action: 'team.digest',
+        details: { before, after },
+      });
+      return after;
+    });
+  }
+
+  async settings(actor: Actor): Promise<DigestSettings> {
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    return settingsOf(await loadTeam(em, callerTeam(caller)));
+  }
+}
+
+function settingsOf(team: {
+  id: number;
+  digestChannel?: string | null;
+  digestFrequency?: DigestFrequency | null;
+  digestTime?: string | null;
+  digestTimezone?: string | null;
+}): DigestSettings {
+  return {
+    teamId: team.id,
+    channel: team.digestChannel ?? null,
+    frequency: team.digestFrequency ?? null,
+    time: team.digestTime ?? null,
+    timezone: team.digestTimezone ?? null,
+  };
+}
+
+/** The job scheduler's cron for a setting: daily at HH:MM, or Mondays at HH:MM. */
+export function digestCron(frequency: DigestFrequency, time: string): string {
+  const [hour, minute] = time.split(':').map(Number);
+  return `${minute} ${hour} * * ${frequency === 'weekly' ? '1' : '*'}`;
+}
+
+function requireFrequency(value: string): DigestFrequency | 'off' {
+  const frequency = value.trim().toLowerCase();
+  if (frequency === 'off' || frequency === 'daily' || frequency === 'weekly') return frequency;
+  throw new ValidationError('frequency', 'frequency must be daily, weekly or off');
+}
+
+function requireTime(value: string | null | undefined): string {
+  const text = value?.trim() || DEFAULT_TIME;
+  const match = /^(\d{1,2}):(\d{2})$/.exec(text);
+  if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) {
+    throw new ValidationError(
+      'time',
+      `time must be HH:MM on a 24-hour clock, like 09:00, not "${text.slice(0, 20)}"`,
+    );
+  }
+  return `${match[1]!.padStart(2, '0')}:${match[2]}`;
+}
+
+/** An IANA zone such as Europe/Athens; the canonical spelling is stored. */
+function requireTimezone(value: string | null | undefined): string {
+  const text = value?.trim() || DEFAULT_TIMEZONE;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
+  } catch {
+    throw new ValidationError(
+      'timezone',
+      `timezone must be an IANA time zone like Europe/Athens or America/New_York, not "${text.slice(0, 40)}"`,
+    );
+  }
+}

@@ -1,0 +1,36 @@
+import { maskApiKey } from '../../members/api-keys.ts';
+import type { MemberView, TeamView } from '../../members/views.ts';
+import { microsToDecimal } from '../../shared/money.ts';
+
+/** How the native API shows things: snake_case, money as exact decimal strings, ISO dates. */
+export function memberJson(member: MemberView) {
+  return {
+    id: member.id,
+    name: member.name,
+    email: member.email,
+    role: member.role,
+    status: member.status,
+    balance: microsToDecimal(member.balance),
+    api_key: maskApiKey(member.apiKeyPrefix),
+    slack_user_id: member.slackUserId,
+    created_at: member.createdAt.toISOString(),
+    closed_at: member.closedAt?.toISOString() ?? null,
+  };
+}
+
+export function teamJson(team: TeamView) {
+  return {
+    id: team.id,
+    name: team.name,
+    currency: team.currency,
+    master_balance: microsToDecimal(team.masterBalance),
+    slack_team_id: team.slackTeamId,
+    alerts_channel: team.alertsChannel,
+    low_balance_level: microsToDecimal(team.lowBalanceLevel),
+    created_at: team.createdAt.toISOString(),
+  };
+}
+
+export function money(micros: bigint | null): string | null {
+  return micros === null ? null : microsToDecimal(micros);
+}

@@ -1,0 +1,126 @@
+import type { Services } from '../app.ts';
+import type { Config } from '../config.ts';
+import { dispatchJob, type JobPayload } from '../jobs/jobs.ts';
+import type { Logger } from '../logger.ts';
+import { html, trusted } from '../mail/html.ts';
+import { describeMailError, isPermanentMailError, type Mailer, type OutgoingEmail } from '../mail/mailer.ts';
+import { permanentFailure, type QueueJob, type Queues } from '../platform/queue.ts';
+
+export interface InvitationEmailDetails {
+  email: string;
+  teamName: string;
+  invitedByName: string | null;
+  role: 'admin' | 'user';
+  expiresAt: Date;
+}
+
+/** The accept page for a token; the token is the only secret, so it is the whole path. */
+export function invitationLink(publicUrl: string, token: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/invitations/${encodeURIComponent(token)}`;
+}
+
+const ROLE_MEANING: Record<InvitationEmailDetails['role'], string> = {
+  admin: 'an admin (manages members and moves money)',
+  user: 'a user (uses your own sub-account)',
+};
+
+/** "Monday, 30 November 2026 at 16:00 UTC": unambiguous for a reader in any time zone. */
+export function formatExpiry(date: Date): string {
+  const day = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  }).format(date);
+  const time = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: 'UTC',
+  }).format(date);
+  return `${day} at ${time} UTC`;
+}
+
+export function invitationEmail(details: InvitationEmailDetails, link: string): OutgoingEmail {
+  const inviter = details.invitedByName ?? 'An administrator';
+  const role = ROLE_MEANING[details.role];
+  const expires = formatExpiry(details.expiresAt);
+  const subject = `${inviter} invited you to ${details.teamName} on teamops`;
+  const text = [
+    `${inviter} invited you to join ${details.teamName} on teamops as ${role}.`,
+    '',
+    'Accept the invitation and choose your display name here:',
+    link,
+    '',
+    `The link works once and expires on ${expires}.`,
+    'If you did not expect this invitation, ignore this email: nothing happens until the link is used.',
+  ].join('\n');
+  const body = html`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${subject}</title></head>
+<body style="font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d1c1d; line-height: 1.5">
+  <p><strong>${inviter}</strong> invited you to join <strong>${details.teamName}</strong> on teamops as ${role}.</p>
+  <p><a href="${link}" style="${trusted(BUTTON_STYLE)}">Accept the invitation</a></p>
+  <p>Or open this link: <a href="${link}">${link}</a></p>
+  <p style="color: #616061">The link works once and expires on ${expires}.
+  If you did not expect this invitation, ignore this email: nothing happens until the link is used.</p>
+</body>
+</html>`;
+  return { to: details.email, subject, text, html: body.value };
+}
+
+const BUTTON_STYLE =
+  'display: inline-block; padding: 10px 18px; background: #007a5a; color: #ffffff; text-decoration: none; border-radius: 4px';
+
+export interface InvitationDeliveryDeps {
+  config: Pick<Config, 'publicUrl'>;
+  services: Pick<Services, 'invitations'>;
+  mailer: Mailer;
+  queues: Queues;
+  logger: Logger;
+}
+
+/**
+ * The `invitation.send` job: emails the link, or hands an invitation by Slack mention to the
+ * Slack queue. Records `sent`, or `failed` once retrying cannot help; while retries remain,
+ * the last error is kept so `/team invitations` can say why it is still queued.
+ */
+export async function deliverInvitation(
+  deps: InvitationDeliveryDeps,
+  payload: JobPayload<'invitation.send'>,
+  job: Pick<QueueJob, 'attemptsMade' | 'maxAttempts'>,
+): Promise<'sent' | 'handed to Slack' | 'skipped'> {
+  const invitations = deps.services.invitations;
+  const details = await invitations.deliveryDetails(payload.invitationId);
+  // Revoked, accepted or expired before delivery, or delivered by an earlier run of this job.
+  if (details?.status !== 'pending' || details.deliveryStatus === 'sent') return 'skipped';
+  if (!details.email) {
+    if (!details.slackUserId)
+      throw permanentFailure(`invitation ${details.id} has neither email nor Slack user`);
+    await dispatchJob(deps.queues, 'invitation.slack_dm', payload, { dedupKey: `invitation-${details.id}` });
+    return 'handed to Slack';
+  }
+  const email = {
+    ...invitationEmail(
+      { ...details, email: details.email },
+      invitationLink(deps.config.publicUrl, payload.token),
+    ),
+    messageId: `<invitation-${details.id}@${new URL(deps.config.publicUrl).hostname}>`,
+  };
+  try {
+    await deps.mailer.send(email);
+  } catch (error) {
+    const reason = describeMailError(error);
+    const lastAttempt = job.attemptsMade + 1 >= job.maxAttempts;
+    if (isPermanentMailError(error) || lastAttempt) {
+      await invitations.recordDelivery(details.id, 'failed', reason);
+      throw permanentFailure(`invitation email to ${details.email} failed: ${reason}`);
+    }
+    await invitations.recordDelivery(details.id, 'queued', `retrying: ${reason}`);
+    throw error;
+  }
+  await invitations.recordDelivery(details.id, 'sent', null);
+  deps.logger.info({ invitationId: details.id }, 'invitation email sent');
+  return 'sent';
+}

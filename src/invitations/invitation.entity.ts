@@ -1,0 +1,40 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Member } from '../members/member.entity.ts';
+import { Team } from '../teams/team.entity.ts';
+
+export const INVITATION_STATUSES = ['pending', 'accepted', 'revoked', 'expired'] as const;
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+export const DELIVERY_STATUSES = ['queued', 'sent', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** An invitation to join a team as a member: a single-use token (only its hash is kept) with an expiry. */
+export const Invitation = defineEntity({
+  name: 'Invitation',
+  tableName: 'invitations',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    team: () => p.manyToOne(Team),
+    email: p.string().length(254).nullable(),
+    /** Invited by Slack mention: a DM with Accept / Decline instead of an email. */
+    slackUserId: p.string().length(32).nullable(),
+    role: p.enum(['admin', 'user'] as const),
+    tokenHash: p.string().length(64).unique(),
+    status: p.enum(INVITATION_STATUSES),
+    expiresAt: p.datetime(),
+    invitedBy: () => p.manyToOne(Member).nullable(),
+    /** The sub-account (status `invited`) that accepting activates. */
+    member: () => p.manyToOne(Member),
+    deliveryStatus: p.enum(DELIVERY_STATUSES).default('queued'),
+    deliveryError: p.string().length(500).nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    decidedAt: p.datetime().nullable(),
+  },
+  indexes: [
+    {
+      name: 'invitations_pending_email',
+      expression:
+        "create unique index invitations_pending_email on invitations (team_id, lower(email)) where status = 'pending'",
+    },
+  ],
+});
+export type IInvitation = InferEntity<typeof Invitation>;

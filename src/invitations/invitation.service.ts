@@ -1,0 +1,318 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordAudit } from '../audit/audit.ts';
+import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
+import { hashSecret, issueApiKey, issueToken } from '../members/api-keys.ts';
+import { Member } from '../members/member.entity.ts';
+import { flushUnique } from '../members/member.service.ts';
+import { type MemberView, toMemberView } from '../members/views.ts';
+import { enqueueJob } from '../outbox/outbox.ts';
+import type { Orm } from '../platform/database.ts';
+import type { Actor } from '../shared/actor.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { optionalEmail, requireId, requireName } from '../shared/validation.ts';
+import { loadTeam } from '../teams/team.service.ts';
+import {
+  type DeliveryStatus,
+  type IInvitation,
+  Invitation,
+  type InvitationStatus,
+} from './invitation.entity.ts';
+
+/** How long an invitation link stays valid. */
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** The job that delivers an invitation: an email, or a Slack DM for an invitation by mention. */
+export const SEND_INVITATION_JOB = 'invitation.send';
+
+export interface InvitationView {
+  id: number;
+  teamId: number;
+  teamName: string;
+  email: string | null;
+  slackUserId: string | null;
+  role: 'admin' | 'user';
+  /** `expired` is shown as soon as the link is past its expiry, even before anything marks it. */
+  status: InvitationStatus;
+  deliveryStatus: DeliveryStatus;
+  deliveryError: string | null;
+  expiresAt: Date;
+  invitedByName: string | null;
+  memberId: number;
+  createdAt: Date;
+}
+
+export type InvitationRef = { id: number } | { email: string };
+
+export class InvitationService {
+  readonly #orm: Orm;
+  readonly #now: () => Date;
+  constructor(orm: Orm, now: () => Date = () => new Date()) {
+    this.#orm = orm;
+    this.#now = now;
+  }
+
+  /**
+   * Invites an email (or a Slack user) to join as a member. A sub-account in status `invited`
+   * is reserved at once; accepting the link activates it and shows its API key.
+   */
+  async invite(
+    actor: Actor,
+    input: {
+      email?: string | null;
+      slackUserId?: string | null;
+      role?: string | null;
+      name?: string | null;
+      teamId?: number;
+    },
+  ): Promise<InvitationView> {
+    const email = optionalEmail(input.email);
+    const slackUserId = input.slackUserId?.trim() || null;
+    if (!email && !slackUserId) throw new ValidationError('email', 'email is required');
+    if (slackUserId && !/^[UW][A-Z0-9]{2,30}$/.test(slackUserId)) {
+      throw new ValidationError('slack user', 'slack user must be a Slack user mention like @alice');
+    }
+    const role = requireInvitedRole(input.role);
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'invite members');
+      const team = await loadTeam(tx, callerTeam(caller, input.teamId));
+      const member = tx.create(Member, {
+        team,
+        name: input.name ? requireName(input.name) : (email?.split('@')[0] ?? 'Invited member'),
+        email,
+        role,
+        status: 'invited',
+        slackUserId,
+      });
+      await flushUnique(
+        tx,
+        `${email ?? `<@${slackUserId}>`} is already a member of this team or has a pending invitation`,
+      );
+      const { token, hash } = issueToken();
+      const invitation = tx.create(Invitation, {
+        team,
+        email,
+        slackUserId,
+        role,
+        tokenHash: hash,
+        status: 'pending',
+        expiresAt: new Date(this.#now().getTime() + INVITATION_TTL_MS),
+        invitedBy: caller.member ? await tx.findOneOrFail(Member, caller.member.id) : null,
+        member,
+      });
+      await flushUnique(tx, `${email} already has a pending invitation`);
+      // The link's token travels only inside the job; the database keeps its hash.
+      await enqueueJob(
+        tx,
+        SEND_INVITATION_JOB,
+        { invitationId: invitation.id, token },
+        {
+          dedupKey: `invitation-${invitation.id}`,
+        },
+      );
+      await recordAudit(tx, {
+        teamId: team.id,
+        actor: caller.party,
+        action: 'invitation.created',
+        subjectMemberId: member.id,
+        details: { invitationId: invitation.id, email, slackUserId, role },
+      });
+      return this.#view(invitation);
+    });
+  }
+
+  /** Pending invitations by default, newest first. */
+  async list(
+    actor: Actor,
+    input: { status?: InvitationStatus | 'all'; teamId?: number } = {},
+  ): Promise<InvitationView[]> {
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    requireManager(caller, 'see invitations');
+    const teamId = callerTeam(caller, input.teamId);
+    const status = input.status ?? 'pending';
+    const invitations = await em.find(
+      Invitation,
+      { team: teamId, ...(status === 'all' || status === 'expired' ? {} : { status }) },
+      { orderBy: { id: 'desc' }, populate: ['team', 'invitedBy'], limit: 200 },
+    );
+    return invitations
+      .map((invitation) => this.#view(invitation))
+      .filter((view) => status === 'all' || view.status === status);
+  }
+
+  async revoke(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'revoke invitations');
+      const teamId = callerTeam(caller);
+      const where =
+        'id' in ref
+          ? { id: requireId(ref.id, 'invitation id'), team: teamId }
+          : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
+      const invitation = await tx.findOne(Invitation, where, { populate: ['team', 'invitedBy'] });
+      if (!invitation)
+        throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
+      if (invitation.status !== 'pending')
+        throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+      await this.#end(tx, invitation, 'revoked');
+      await recordAudit(tx, {
+        teamId,
+        actor: caller.party,
+        action: 'invitation.revoked',
+        subjectMemberId: invitation.member.id,
+        details: { invitationId: invitation.id, email: invitation.email },
+      });
+      return this.#view(invitation);
+    });
+  }
+
+  /** What the accept page shows about a link, without changing anything. */
+  async inspect(token: string): Promise<InvitationView> {
+    const invitation = await this.#orm.em
+      .fork()
+      .findOne(Invitation, { tokenHash: hashSecret(token) }, { populate: ['team', 'invitedBy'] });
+    if (!invitation) throw new NotFoundError('This invitation link is not valid');
+    return this.#view(invitation);
+  }
+
+  /** Accepts with a display name: the reserved sub-account becomes active; its API key is returned once. */
+  async accept(
+    token: string,
+    input: { name: string },
+  ): Promise<{ member: MemberView; apiKey: string; invitation: InvitationView }> {
+    const name = requireName(input.name);
+    const outcome = await this.#orm.em.fork().transactional(async (tx) => {
+      const invitation = await this.#lockPending(tx, token);
+      if ('ended' in invitation) return invitation;
+      const member = await tx.findOneOrFail(Member, invitation.member.id);
+      const key = issueApiKey();
+      member.name = name;
+      member.status = 'active';
+      member.apiKeyHash = key.hash;
+      member.apiKeyPrefix = key.visiblePrefix;
+      invitation.status = 'accepted';
+      invitation.decidedAt = this.#now();
+      await tx.flush();
+      await recordAudit(tx, {
+        teamId: invitation.team.id,
+        actor: { kind: 'member', memberId: member.id, via: 'api' },
+        action: 'invitation.accepted',
+        subjectMemberId: member.id,
+        details: { invitationId: invitation.id, name },
+      });
+      return { member: toMemberView(member), apiKey: key.key, invitation: this.#view(invitation) };
+    });
+    if ('ended' in outcome) throw outcome.ended;
+    return outcome;
+  }
+
+  async decline(token: string): Promise<InvitationView> {
+    const outcome = await this.#orm.em.fork().transactional(async (tx) => {
+      const invitation = await this.#lockPending(tx, token);
+      if ('ended' in invitation) return invitation;
+      await this.#end(tx, invitation, 'revoked');
+      await recordAudit(tx, {
+        teamId: invitation.team.id,
+        actor: { kind: 'system', memberId: null, via: 'api' },
+        action: 'invitation.declined',
+        subjectMemberId: invitation.member.id,
+        details: { invitationId: invitation.id },
+      });
+      return { view: this.#view(invitation) };
+    });
+    if ('ended' in outcome) throw outcome.ended;
+    return outcome.view;
+  }
+
+  /** Records how delivery went; the worker calls it, possibly more than once. */
+  async recordDelivery(invitationId: number, status: DeliveryStatus, error?: string | null): Promise<void> {
+    const em = this.#orm.em.fork();
+    await em.execute('update invitations set delivery_status = ?, delivery_error = ? where id = ?', [
+      status,
+      error ? error.slice(0, 500) : null,
+      invitationId,
+    ]);
+  }
+
+  /** For the delivery job: what to put in the email or DM. */
+  async deliveryDetails(
+    invitationId: number,
+  ): Promise<(InvitationView & { inviterEmail: string | null }) | null> {
+    const invitation = await this.#orm.em
+      .fork()
+      .findOne(Invitation, invitationId, { populate: ['team', 'invitedBy'] });
+    return invitation
+      ? { ...this.#view(invitation), inviterEmail: invitation.invitedBy?.email ?? null }
+      : null;
+  }
+
+  /**
+   * Locks a pending, unexpired invitation. A used, revoked or expired one yields the error to
+   * show instead; an expired one is marked so (and its reserved sub-account closed) on the way.
+   */
+  async #lockPending(tx: EntityManager, token: string): Promise<IInvitation | { ended: Error }> {
+    const invitation = await tx.findOne(
+      Invitation,
+      { tokenHash: hashSecret(token) },
+      { populate: ['team', 'invitedBy'], lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+    if (!invitation) return { ended: new NotFoundError('This invitation link is not valid') };
+    if (invitation.status === 'pending' && invitation.expiresAt <= this.#now()) {
+      await this.#end(tx, invitation, 'expired');
+      await recordAudit(tx, {
+        teamId: invitation.team.id,
+        actor: { kind: 'system', memberId: null, via: 'api' },
+        action: 'invitation.expired',
+        subjectMemberId: invitation.member.id,
+        details: { invitationId: invitation.id, expiresAt: invitation.expiresAt.toISOString() },
+      });
+    }
+    if (invitation.status !== 'pending') {
+      const ended = {
+        accepted: 'has been used already',
+        revoked: 'has been revoked',
+        expired: 'has expired',
+      };
+      return { ended: new ConflictError(`This invitation ${ended[invitation.status]}`) };
+    }
+    return invitation;
+  }
+
+  async #end(tx: EntityManager, invitation: IInvitation, status: 'revoked' | 'expired'): Promise<void> {
+    invitation.status = status;
+    invitation.decidedAt = this.#now();
+    await tx.flush();
+    await tx.execute(
+      "update members set status = 'closed', closed_at = now(), updated_at = now() where id = ? and status = 'invited'",
+      [invitation.member.id],
+    );
+  }
+
+  #view(invitation: IInvitation): InvitationView {
+    const expired = invitation.status === 'pending' && invitation.expiresAt <= this.#now();
+    return {
+      id: invitation.id,
+      teamId: invitation.team.id,
+      teamName: invitation.team.name,
+      email: invitation.email ?? null,
+      slackUserId: invitation.slackUserId ?? null,
+      role: invitation.role,
+      status: expired ? 'expired' : invitation.status,
+      deliveryStatus: invitation.deliveryStatus,
+      deliveryError: invitation.deliveryError ?? null,
+      expiresAt: invitation.expiresAt,
+      invitedByName: invitation.invitedBy?.name ?? null,
+      memberId: invitation.member.id,
+      createdAt: invitation.createdAt,
+    };
+  }
+}
+
+function requireInvitedRole(value: string | null | undefined): 'admin' | 'user' {
+  const role = (value ?? 'user').trim().toLowerCase();
+  if (role !== 'admin' && role !== 'user') {
+    throw new ValidationError('role', 'role must be admin or user (ownership changes hands with /team role)');
+  }
+  return role;
+}

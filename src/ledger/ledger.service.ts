@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import {
+  callerTeam,
+  findMember,
+  loadCaller,
+  loadCallerAndMember,
+  type MemberRef,
+  requireManager,
+  requireSelfOrManager,
+} from '../members/access.ts';
+import type { MemberView } from '../members/views.ts';
+import type { Orm } from '../platform/database.ts';
+import { queryAll } from '../platform/sql.ts';
+import type { Actor } from '../shared/actor.ts';
+import { ForbiddenError, ValidationError } from '../shared/errors.ts';
+import { type Micros, parseAmount } from '../shared/money.ts';
+import { optionalText, pagingNumber } from '../shared/validation.ts';
+import { WriteCombiner } from '../shared/write-combiner.ts';
+import { loadTeam } from '../teams/team.service.ts';
+import { applyPostings, isIdempotencyRace, type Posting, type PostingResult } from './postings.ts';
+import type { TransferKind } from './transfer.entity.ts';
+
+export interface MoveInput {
+  member: MemberRef;
+  amount: string | number;
+  reason?: string | null;
+  /** Retrying with the same key never moves the money twice. A fresh one is made when absent. */
+  idempotencyKey?: string | null;
+}
+
+export interface MoveResult extends PostingResult {
+  member: MemberView;
+}
+
+export interface TransferView {
+  id: string;
+  kind: TransferKind;
+  amount: Micros;
+  fromMemberId: number | null;
+  toMemberId: number | null;
+  reason: string | null;
+  actorMemberId: number | null;
+  via: string;
+  masterBalanceAfter: Micros | null;
+  memberBalanceAfter: Micros | null;
+  createdAt: Date;
+}
+
+/** Postings per transaction at most, when many callers move money of one team at once. */
+const MAX_BATCH = 200;
+
+export class LedgerService {
+  readonly #orm: Orm;
+  /**
+   * Group commit per team: postings that arrive while one of the team's transactions is running
+   * go together in the next one. Each caller still gets its own answer, and nothing is answered
+   * before its transaction committed.
+   */
+  readonly #writer: WriteCombiner<number, Posting, PostingResult>;
+
+  constructor(orm: Orm) {
+    this.#orm = orm;
+    this.#writer = new WriteCombiner((_teamId, batch) => this.#runBatch(batch), {
+      maxWeight: MAX_BATCH,
+      weight: () => 1,
+      // A few round trips at most: long enough for a caller to look up its next request.
+      lingerMs: 5,
+    });
+  }
+
+  async #runBatch(batch: Posting[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch));
+      } catch (error) {
+        if (attempt < 3 && isIdempotencyRace(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Applies one posting, sharing a transaction with concurrent postings of the same team. */
+  post(posting: Posting): Promise<PostingResult> {
+    return this.#writer.submit(posting.teamId, posting);
+  }
+
+  /** Moves money from the master balance to a member. */
+  credit(actor: Actor, input: MoveInput): Promise<MoveResult> {
+    return this.#move(actor, 'credit', input);
+  }
+
+  /** Moves money from a member back to the master balance. */
+  debit(actor: Actor, input: MoveInput): Promise<MoveResult> {
+    return this.#move(actor, 'debit', input);
+  }
+
+  async #move(actor: Actor, kind: 'credit' | 'debit', input: MoveInput): Promise<MoveResult> {
+    const amount = parseAmount(input.amount);
+    const reason = optionalText(input.reason, 'reason');
+    const idempotencyKey = requireIdempotencyKey(input.idempotencyKey);
+    const em = this.#orm.em.fork();
+    const { caller, findMember } = await loadCallerAndMember(em, actor, input.member);
+    requireManager(caller, 'move money');
+    const teamId = callerTeam(caller);
+    const member = findMember();
+    const result = await this.post({
+      teamId,
+      kind,
+      memberId: member.id,
+      amount,
+      idempotencyKey,
+      reason,
+      actor: caller.party,
+      memberRoles: ['admin', 'user'],
+    });
+    return {
+      ...result,
+      member: {
+        ...member,
+        balance: result.replayed ? member.balance : (result.memberBalance ?? member.balance),
+      },
+    };
+  }
+
+  /** Money bought from outside lands on the master balance; the operator records it (CLI). */
+  async topUp(
+    actor: Actor,
+    input: { teamId: number; amount: string | number; reference?: string | null },
+  ): Promise<PostingResult> {
+    const amount = parseAmount(input.amount);
+    const reference = optionalText(input.reference, 'reference', 200);
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    if (caller.kind !== 'operator') throw new ForbiddenError('Only the operator can top up a master balance');
+    const team = await loadTeam(em, input.teamId);
+    const result = await this.post({
+      teamId: team.id,
+      kind: 'master_topup',
+      memberId: null,
+      amount,
+      // A reference names one purchase: recording it twice must not add the money twice.
+      idempotencyKey: reference ? `topup:${reference}` : `topup:${randomUUID()}`,
+      reason: reference,
+      actor: caller.party,
+    });
+    return result;
+  }
+
+  /** Newest first; a member's own history, or the whole team's for managers. */
+  async history(
+    actor: Actor,
+    input: { member?: MemberRef | null; limit?: number; before?: string | null } = {},
+  ): Promise<TransferView[]> {
+    const limit = pagingNumber(input.limit, 'limit', 50, 1, 200);
+    const before = input.before ? requireCursor(input.before) : null;
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    const teamId = callerTeam(caller);
+    let memberId: number | null = null;
+    if (input.member) {
+      const member = await findMember(em, teamId, input.member);
+      requireSelfOrManager(caller, member, "see other members' transfers");
+      memberId = member.id;
+    } else if (caller.kind === 'member' && caller.member.role === 'user') {
+      memberId = caller.member.id;
+    }
+    const rows = await queryAll<TransferRow>(
+      em,
+      memberId === null
+        ? `select * from transfers where team_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?`
+        : `(select * from transfers where from_member_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?)
+           union all
+           (select * from transfers where to_member_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?)
+           order by id desc limit ?`,
+      memberId === null
+        ? [teamId, before, before, limit]
+        : [memberId, before, before, limit, memberId, before, before, limit, limit],
+    );
+    return rows.map(toTransferView);
+  }
+}
+
+interface TransferRow {
+  id: string;
+  kind: TransferKind;
+  amount: string;
+  from_member_id: number | null;
+  to_member_id: number | null;
+  reason: string | null;
+  actor_member_id: number | null;
+  via: string;
+  master_balance_after: string | null;
+  member_balance_after: string | null;
+  created_at: string | Date;
+}
+
+function toTransferView(row: TransferRow): TransferView {
+  return {
+    id: String(row.id),
+    kind: row.kind,
+    amount: BigInt(row.amount),
+    fromMemberId: row.from_member_id,
+    toMemberId: row.to_member_id,
+    reason: row.reason,
+    actorMemberId: row.actor_member_id,
+    via: row.via,
+    masterBalanceAfter: row.master_balance_after === null ? null : BigInt(row.master_balance_after),
+    memberBalanceAfter: row.member_balance_after === null ? null : BigInt(row.member_balance_after),
+    createdAt: new Date(row.created_at),
+  };
+}
+
+function requireIdempotencyKey(value: string | null | undefined): string {
+  if (value === undefined || value === null || value === '') return randomUUID();
+  const key = value.trim();
+  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new ValidationError(
+      'idempotency key',
+      'idempotency key must be 1 to 200 printable ASCII characters',
+    );
+  }
+  return key;
+}
+
+function requireCursor(value: string): string {
+  if (!/^\d{1,19}$/.test(value)) throw new ValidationError('before', 'before must be a transfer id');
+  return value;
+}

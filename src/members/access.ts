@@ -1,0 +1,200 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ActingParty } from '../audit/audit.ts';
+import { queryOne } from '../platform/sql.ts';
+import type { Actor } from '../shared/actor.ts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
+import { type IMember, Member, type MemberStatus, managesMembers, type Role } from './member.entity.ts';
+import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';
+
+/** The facts about a calling member that authorization needs. */
+export interface CallerMember {
+  id: number;
+  teamId: number;
+  name: string;
+  role: Role;
+  status: MemberStatus;
+}
+
+/**
+ * The caller of a service, resolved once per call: an active member of one team, the operator
+ * (CLI, any team) or the system (workers, any team).
+ */
+export type Caller =
+  | { kind: 'member'; member: CallerMember; teamId: number; party: ActingParty }
+  | { kind: 'operator' | 'system'; member: null; teamId: null; party: ActingParty };
+
+function inactiveCallerMessage(status: MemberStatus, teamName: string): string {
+  if (status === 'invited') {
+    return `Your invitation to ${teamName} is waiting: accept it from the invitation email or Slack message first`;
+  }
+  if (status === 'closed') return `Your sub-account in ${teamName} has been closed`;
+  return `Your sub-account is ${status}; ask an admin of ${teamName} to enable it`;
+}
+
+interface CallerRow {
+  id: number;
+  team_id: number;
+  name: string;
+  role: Role;
+  status: MemberStatus;
+  team_name: string;
+}
+
+const CALLER_COLUMNS = 'c.id, c.team_id, c.name, c.role, c.status, t.name as team_name';
+
+/** One indexed lookup: every service call starts here, so it stays a single round trip. */
+export async function loadCaller(em: EntityManager, actor: Actor): Promise<Caller> {
+  if (actor.kind !== 'member') return nonMemberCaller(actor);
+  const row = await queryOne<CallerRow>(
+    em,
+    `select ${CALLER_COLUMNS} from members c join teams t on t.id = c.team_id where c.id = ?`,
+    [actor.memberId],
+  );
+  return memberCaller(row, actor);
+}
+
+/**
+ * The caller and a member of the caller's team it names, in one round trip: for hot paths
+ * (moving money) that only need to name the member, not change it. Refusals come in the same
+ * order as with loadCaller then findMemberView, so an unauthorized caller learns nothing.
+ */
+export async function loadCallerAndMember(
+  em: EntityManager,
+  actor: Actor,
+  ref: MemberRef,
+): Promise<{ caller: Caller; findMember(): MemberView }> {
+  if (actor.kind !== 'member') {
+    const caller = nonMemberCaller(actor);
+    const member = await findMemberView(em, callerTeam(caller), ref);
+    return { caller, findMember: () => member };
+  }
+  const lookup = memberLookup(ref);
+  const row = await queryOne<CallerRow & Partial<Record<`m_${keyof MemberRow}`, unknown>>>(
+    em,
+    `select ${CALLER_COLUMNS}, ${MEMBER_COLUMNS.split(', ')
+      .map((column) => `${column} as m_${column.slice(2)}`)
+      .join(', ')}
+       from members c join teams t on t.id = c.team_id
+       left join members m on m.team_id = c.team_id and ${lookup.where}
+      where c.id = ?`,
+    [lookup.value, actor.memberId],
+  );
+  const caller = memberCaller(row, actor);
+  return {
+    caller,
+    findMember() {
+      if (row?.m_id === null || row?.m_id === undefined) {
+        throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
+      }
+      const member = Object.fromEntries(
+        Object.entries(row).flatMap(([key, value]) => (key.startsWith('m_') ? [[key.slice(2), value]] : [])),
+      ) as unknown as MemberRow;
+      return memberViewFromRow(member);
+    },
+  };
+}
+
+function nonMemberCaller(actor: Exclude<Actor, { kind: 'member' }>): Caller {
+  return {
+    kind: actor.kind,
+    member: null,
+    teamId: null,
+    party: { kind: actor.kind, memberId: null, via: actor.via },
+  };
+}
+
+function memberCaller(row: CallerRow | undefined, actor: Extract<Actor, { kind: 'member' }>): Caller {
+  if (!row) throw new UnauthenticatedError('You are not a member of any team');
+  if (row.status !== 'active') throw new ForbiddenError(inactiveCallerMessage(row.status, row.team_name));
+  return {
+    kind: 'member',
+    member: { id: row.id, teamId: row.team_id, name: row.name, role: row.role, status: row.status },
+    teamId: row.team_id,
+    party: { kind: 'member', memberId: row.id, via: actor.via },
+  };
+}
+
+export function isManager(caller: Caller): boolean {
+  return caller.kind !== 'member' || managesMembers(caller.member.role);
+}
+
+/** Owner and admins manage members and move money; operator and system act for any team. */
+export function requireManager(caller: Caller, what: string): void {
+  if (!isManager(caller)) throw new ForbiddenError(`Only the owner and admins can ${what}`);
+}
+
+/** The team a call is about: the caller's own, or for the operator the one it names. */
+export function callerTeam(caller: Caller, teamId?: number): number {
+  if (caller.kind === 'member') {
+    if (teamId !== undefined && teamId !== caller.teamId) throw new ForbiddenError('That team is not yours');
+    return caller.teamId;
+  }
+  if (teamId === undefined) throw new ValidationError('team', 'team is required');
+  return teamId;
+}
+
+/** A user sees and uses only its own sub-account; managers see every member of their team. */
+export function requireSelfOrManager(caller: Caller, member: IMember, what: string): void {
+  if (caller.kind === 'member' && caller.member.id === member.id) return;
+  requireManager(caller, what);
+}
+
+export type MemberRef = { id: number } | { email: string } | { slackUserId: string };
+
+export function describeRef(ref: MemberRef): string {
+  if ('id' in ref) return `#${ref.id}`;
+  if ('email' in ref) return ref.email;
+  return `<@${ref.slackUserId}>`;
+}
+
+/**
+ * Finds a member of the team by id, email or Slack user. Closed members are found by id only:
+ * their email and Slack user may belong to someone new by now.
+ */
+export async function findMember(em: EntityManager, teamId: number, ref: MemberRef): Promise<IMember> {
+  let member: IMember | null;
+  if ('id' in ref) {
+    member = await em.findOne(Member, { id: ref.id, team: teamId }, { populate: ['team'] });
+  } else if ('email' in ref) {
+    member = await em.findOne(
+      Member,
+      { team: teamId, email: { $ilike: ref.email.replace(/[\\%_]/g, '\\$&') }, status: { $ne: 'closed' } },
+      { populate: ['team'] },
+    );
+  } else {
+    member = await em.findOne(
+      Member,
+      { team: teamId, slackUserId: ref.slackUserId, status: { $ne: 'closed' } },
+      { populate: ['team'] },
+    );
+  }
+  if (!member) throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
+  return member;
+}
+
+/**
+ * A member of the team as a view, by id, email or Slack user, in one plain query: for hot
+ * paths (moving money) that only need to name the member, not change it.
+ */
+export async function findMemberView(em: EntityManager, teamId: number, ref: MemberRef): Promise<MemberView> {
+  const lookup = memberLookup(ref);
+  const row = await queryOne<MemberRow>(
+    em,
+    `select ${MEMBER_COLUMNS} from members m where m.team_id = ? and ${lookup.where}`,
+    [teamId, lookup.value],
+  );
+  if (!row) throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
+  return memberViewFromRow(row);
+}
+
+/** The columns of a MemberRow, from a `members m`. */
+export const MEMBER_COLUMNS =
+  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id, m.created_at, m.closed_at';
+
+/** The condition on `m` that finds a member by reference; closed members are found by id only. */
+function memberLookup(ref: MemberRef): { where: string; value: string | number } {
+  if ('id' in ref) return { where: 'm.id = ?', value: ref.id };
+  if ('email' in ref)
+    return { where: "lower(m.email) = lower(?) and m.status <> 'closed'", value: ref.email };
+  return { where: "m.slack_user_id = ? and m.status <> 'closed'", value: ref.slackUserId };
+}

@@ -1,0 +1,59 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Team } from '../teams/team.entity.ts';
+
+export const ROLES = ['owner', 'admin', 'user'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The owner and admins manage members and move money; a user uses only its own sub-account. */
+export function managesMembers(role: Role): boolean {
+  return role === 'owner' || role === 'admin';
+}
+export const MEMBER_STATUSES = ['active', 'inactive', 'invited', 'closed'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+/** A sub-account: its own API key, balance and message log. */
+export const Member = defineEntity({
+  name: 'Member',
+  tableName: 'members',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    team: () => p.manyToOne(Team),
+    name: p.string().length(100),
+    email: p.string().length(254).nullable(),
+    role: p.enum(ROLES),
+    status: p.enum(MEMBER_STATUSES),
+    balance: p.bigint().default(0),
+    /** How far below zero the balance may go; 0 for nearly everyone. */
+    creditLimit: p.bigint().default(0),
+    /** SHA-256 of the API key; the key itself is shown once and never stored. */
+    apiKeyHash: p.string().length(64).nullable().unique(),
+    /** The first characters of the key, for recognising it in lists ("tok_ab12…"). */
+    apiKeyPrefix: p.string().length(16).nullable(),
+    slackUserId: p.string().length(32).nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+    closedAt: p.datetime().nullable(),
+  },
+  checks: [{ name: 'members_balance_within_credit_limit', expression: 'balance >= -credit_limit' }],
+  indexes: [
+    {
+      name: 'members_one_owner_per_team',
+      expression:
+        "create unique index members_one_owner_per_team on members (team_id) where role = 'owner' and status <> 'closed'",
+    },
+    {
+      name: 'members_email_per_team',
+      expression:
+        "create unique index members_email_per_team on members (team_id, lower(email)) where status <> 'closed'",
+    },
+    {
+      name: 'members_slack_user_per_team',
+      expression:
+        "create unique index members_slack_user_per_team on members (team_id, slack_user_id) where status <> 'closed'",
+    },
+  ],
+});
+export type IMember = InferEntity<typeof Member>;

@@ -1,0 +1,379 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordAudit } from '../audit/audit.ts';
+import { AutoRechargeRule } from '../ledger/auto-recharge-rule.entity.ts';
+import { applyPosting } from '../ledger/postings.ts';
+import type { Orm } from '../platform/database.ts';
+import { queryAll, queryOne } from '../platform/sql.ts';
+import type { Actor } from '../shared/actor.ts';
+import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
+import { optionalEmail, pagingNumber, requireName } from '../shared/validation.ts';
+import { loadTeam } from '../teams/team.service.ts';
+import {
+  type Caller,
+  callerTeam,
+  findMember,
+  isManager,
+  loadCaller,
+  MEMBER_COLUMNS,
+  type MemberRef,
+  requireManager,
+  requireSelfOrManager,
+} from './access.ts';
+import { hashSecret, issueApiKey } from './api-keys.ts';
+import { type IMember, MEMBER_STATUSES, Member, type MemberStatus } from './member.entity.ts';
+import { type MemberRow, type MemberView, memberViewFromRow, toMemberView } from './views.ts';
+
+export interface MemberDetails extends MemberView {
+  autoRecharge: { threshold: bigint; amount: bigint; dailyCap: bigint | null } | null;
+}
+
+export interface MemberPage {
+  items: MemberView[];
+  total: number;
+  page: number;
+  limit: number;
+}
+
+export class MemberService {
+  readonly #orm: Orm;
+  constructor(orm: Orm) {
+    this.#orm = orm;
+  }
+
+  /**
+   * The member behind a Slack user. A user not linked yet is linked automatically when their
+   * Slack profile email is the email of an active member who has no Slack user yet.
+   */
+  async identifySlackUser(input: {
+    slackTeamId: string;
+    slackUserId: string;
+    email?: string | null;
+  }): Promise<MemberView> {
+    const em = this.#orm.em.fork();
+    // Every Slack request starts here: one plain query for the usual case, a linked user.
+    const linked = await queryOne<Partial<MemberRow> & { team_key: number; team_name: string }>(
+      em,
+      `select t.id as team_key, t.name as team_name, ${MEMBER_COLUMNS}
+         from teams t left join members m on m.team_id = t.id and m.slack_user_id = ? and m.status <> 'closed'
+        where t.slack_team_id = ?`,
+      [input.slackUserId, input.slackTeamId],
+    );
+    if (!linked) {
+      throw new UnauthenticatedError('No team is set up in this workspace yet: run /team setup <team name>');
+    }
+    if (linked.id !== null && linked.id !== undefined) return memberViewFromRow(linked as MemberRow);
+    const team = { id: linked.team_key, name: linked.team_name };
+    const email = input.email?.trim().toLowerCase();
+    if (email) {
+      const byEmail = await em.findOne(Member, {
+        team: team.id,
+        email,
+        slackUserId: null,
+        status: { $in: ['active', 'inactive'] },
+      });
+      if (byEmail) {
+        byEmail.slackUserId = input.slackUserId;
+        await em.transactional(async (tx) => {
+          await tx.flush();
+          await recordAudit(tx, {
+            teamId: team.id,
+            actor: { kind: 'system', memberId: null, via: 'slack' },
+            action: 'member.linked',
+            subjectMemberId: byEmail.id,
+            details: { slackUserId: input.slackUserId, matchedEmail: email },
+          });
+        });
+        return toMemberView(byEmail);
+      }
+    }
+    throw new UnauthenticatedError(
+      `You are not a member of ${team.name}. Ask its owner or an admin to add you with /team link`,
+    );
+  }
+
+  /** The member an API key belongs to; only active members may use their key. */
+  async authenticateApiKey(key: string): Promise<MemberView> {
+    const trimmed = key.trim();
+    if (!trimmed) throw new UnauthenticatedError('An API key is required');
+    const row = await queryOne<MemberRow>(
+      this.#orm.em.fork(),
+      `select ${MEMBER_COLUMNS} from members m where m.api_key_hash = ?`,
+      [hashSecret(trimmed)],
+    );
+    if (!row) throw new UnauthenticatedError('The API key is not valid');
+    if (row.status !== 'active') throw new ForbiddenError(`This sub-account is ${row.status}`);
+    return memberViewFromRow(row);
+  }
+
+  async list(
+    actor: Actor,
+    input: { status?: string | null; page?: number; limit?: number; teamId?: number } = {},
+  ): Promise<MemberPage> {
+    const status = input.status ? requireStatus(input.status) : undefined;
+    const page = pagingNumber(input.page, 'page', 1, 1, Number.MAX_SAFE_INTEGER);
+    const limit = pagingNumber(input.limit, 'limit', 20, 1, 100);
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    const teamId = callerTeam(caller, input.teamId);
+    // A user sees only its own sub-account.
+    const onlyId = isManager(caller) ? null : caller.member!.id;
+    const filter = `m.team_id = ? and (?::text is null or m.status = ?) and (?::int is null or m.id = ?)`;
+    const params = [teamId, status ?? null, status ?? null, onlyId, onlyId];
+    const rows = await queryAll<MemberRow & { total: string }>(
+      em,
+      `select ${MEMBER_COLUMNS}, count(*) over () as total from members m
+        where ${filter} order by m.id limit ? offset ?`,
+      [...params, limit, (page - 1) * limit],
+    );
+    const total = rows[0]
+      ? Number(rows[0].total)
+      : Number(
+          (await queryOne<{ n: string }>(em, `select count(*) as n from members m where ${filter}`, params))!
+            .n,
+        );
+    return { items: rows.map(memberViewFromRow), total, page, limit };
+  }
+
+  async show(actor: Actor, ref: MemberRef): Promise<MemberDetails> {
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    const member = await findMember(em, callerTeam(caller), ref);
+    requireSelfOrManager(caller, member, "see other members' sub-accounts");
+    const rule = await em.findOne(AutoRechargeRule, { member });
+    return {
+      ...toMemberView(member),
+      autoRecharge: rule
+        ? { threshold: rule.threshold, amount: rule.amount, dailyCap: rule.dailyCap ?? null }
+        : null,
+    };
+  }
+
+  /** An auto-generated sub-account, active at once; its API key is returned this once. */
+  async create(
+    actor: Actor,
+    input: { name: string; email?: string | null; teamId?: number },
+  ): Promise<{ member: MemberView; apiKey: string }> {
+    const name = requireName(input.name);
+    const email = optionalEmail(input.email);
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'create members');
+      const team = await loadTeam(tx, callerTeam(caller, input.teamId));
+      const key = issueApiKey();
+      const member = tx.create(Member, {
+        team,
+        name,
+        email,
+        role: 'user',
+        status: 'active',
+        apiKeyHash: key.hash,
+        apiKeyPrefix: key.visiblePrefix,
+      });
+      await flushUnique(
+        tx,
+        email ? `${email} is already a member of this team` : 'That member already exists',
+      );
+      await recordAudit(tx, {
+        teamId: team.id,
+        actor: caller.party,
+        action: 'member.created',
+        subjectMemberId: member.id,
+        details: { name, email },
+      });
+      return { member: toMemberView(member), apiKey: key.key };
+    });
+  }
+
+  enable(actor: Actor, ref: MemberRef): Promise<MemberView> {
+    return this.#setActive(actor, ref, true);
+  }
+
+  disable(actor: Actor, ref: MemberRef): Promise<MemberView> {
+    return this.#setActive(actor, ref, false);
+  }
+
+  async #setActive(actor: Actor, ref: MemberRef, active: boolean): Promise<MemberView> {
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, active ? 'enable members' : 'disable members');
+      const member = await findMember(tx, callerTeam(caller), ref);
+      requireNotOwner(member, active ? 'enabled' : 'disabled');
+      if (member.status === 'closed' || member.status === 'invited') {
+        throw new ConflictError(
+          `${member.name} is ${member.status} and cannot be ${active ? 'enabled' : 'disabled'}`,
+        );
+      }
+      const target: MemberStatus = active ? 'active' : 'inactive';
+      if (member.status === target) return toMemberView(member);
+      const before = member.status;
+      member.status = target;
+      await tx.flush();
+      await recordAudit(tx, {
+        teamId: member.team.id,
+        actor: caller.party,
+        action: active ? 'member.enabled' : 'member.disabled',
+        subjectMemberId: member.id,
+        details: { before, after: target },
+      });
+      return toMemberView(member);
+    });
+  }
+
+  /**
+   * Closes a sub-account: its remaining balance returns to the master in the same transaction,
+   * its key stops working, its rule is removed, its history stays.
+   */
+  async close(actor: Actor, ref: MemberRef): Promise<{ member: MemberView; returned: bigint }> {
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'delete members');
+      const teamId = callerTeam(caller);
+      const found = await findMember(tx, teamId, ref);
+      requireNotOwner(found, 'deleted');
+      // Master row first, then the member: the ledger's lock order, so this cannot deadlock with transfers.
+      await queryOne(tx, 'select id from teams where id = ? for update', [teamId]);
+      const locked = await queryOne<{ status: MemberStatus; balance: string }>(
+        tx,
+        'select status, balance from members where id = ? for update',
+        [found.id],
+      );
+      if (!locked || locked.status === 'closed') throw new ConflictError(`${found.name} is already closed`);
+      const balance = BigInt(locked.balance);
+      if (balance < 0n) {
+        throw new ConflictError(
+          `${found.name} owes ${-balance} micro-units; credit the member before closing it`,
+        );
+      }
+      if (balance > 0n) {
+        await applyPosting(tx, {
+          teamId,
+          kind: 'close_out',
+          memberId: found.id,
+          amount: balance,
+          idempotencyKey: `close-out-${found.id}`,
+          reason: 'Sub-account closed',
+          actor: caller.party,
+          memberStatuses: ['active', 'inactive'],
+        });
+      }
+      if (locked.status === 'invited') {
+        await tx.execute(
+          "update invitations set status = 'revoked', decided_at = now() where member_id = ? and status = 'pending'",
+          [found.id],
+        );
+      }
+      await tx.execute(
+        `update members set status = 'closed', closed_at = now(), updated_at = now(), api_key_hash = null
+          where id = ?`,
+        [found.id],
+      );
+      await tx.execute('delete from auto_recharge_rules where member_id = ?', [found.id]);
+      await recordAudit(tx, {
+        teamId,
+        actor: caller.party,
+        action: 'member.closed',
+        subjectMemberId: found.id,
+        details: { before: locked.status, returned: balance },
+      });
+      const closed = await tx.refreshOrFail(found);
+      return { member: toMemberView(closed), returned: balance };
+    });
+  }
+
+  /** A new API key for the member (the old one stops working at once); shown this once. */
+  async rotateKey(actor: Actor, ref: MemberRef): Promise<{ member: MemberView; apiKey: string }> {
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      const member = await findMember(tx, callerTeam(caller), ref);
+      requireSelfOrManager(caller, member, "rotate other members' keys");
+      requireOwnerOverManagers(
+        caller,
+        member,
+        `rotate ${member.role === 'owner' ? "the owner's" : "another admin's"} key`,
+      );
+      if (member.status === 'closed' || member.status === 'invited') {
+        throw new ConflictError(`${member.name} is ${member.status} and has no key to rotate`);
+      }
+      const key = issueApiKey();
+      const previousPrefix = member.apiKeyPrefix;
+      member.apiKeyHash = key.hash;
+      member.apiKeyPrefix = key.visiblePrefix;
+      await tx.flush();
+      await recordAudit(tx, {
+        teamId: member.team.id,
+        actor: caller.party,
+        action: 'member.key_rotated',
+        subjectMemberId: member.id,
+        details: { before: previousPrefix, after: key.visiblePrefix },
+      });
+      return { member: toMemberView(member), apiKey: key.key };
+    });
+  }
+
+  /** Maps a Slack user to a member, so that user's /team commands act as that member. */
+  async link(actor: Actor, ref: MemberRef, slackUserId: string): Promise<MemberView> {
+    if (!/^[UW][A-Z0-9]{2,30}$/.test(slackUserId)) {
+      throw new ValidationError('slack user', 'slack user must be a Slack user mention like @alice');
+    }
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'link Slack users');
+      const member = await findMember(tx, callerTeam(caller), ref);
+      requireOwnerOverManagers(
+        caller,
+        member,
+        `link a Slack user to ${member.role === 'owner' ? 'the owner' : 'another admin'}`,
+      );
+      if (member.status === 'closed') throw new ConflictError(`${member.name} is closed`);
+      const before = member.slackUserId ?? null;
+      member.slackUserId = slackUserId;
+      await flushUnique(tx, `<@${slackUserId}> is already linked to another member of this team`);
+      await recordAudit(tx, {
+        teamId: member.team.id,
+        actor: caller.party,
+        action: 'member.linked',
+        subjectMemberId: member.id,
+        details: { before, after: slackUserId },
+      });
+      return toMemberView(member);
+    });
+  }
+}
+
+function requireStatus(value: string): MemberStatus {
+  const status = value.trim().toLowerCase();
+  if (!(MEMBER_STATUSES as readonly string[]).includes(status)) {
+    throw new ValidationError('status', `status must be one of ${MEMBER_STATUSES.join(', ')}`);
+  }
+  return status as MemberStatus;
+}
+
+/**
+ * A new key or a Slack link lets whoever holds it act as that member: an admin taking them over
+ * for the owner or another admin could approve its own ownership handover or role changes.
+ */
+function requireOwnerOverManagers(caller: Caller, member: IMember, what: string): void {
+  if (caller.kind !== 'member' || caller.member.id === member.id || member.role === 'user') return;
+  if (caller.member.role !== 'owner') throw new ForbiddenError(`Only the owner can ${what}`);
+}
+
+function requireNotOwner(member: IMember, what: string): void {
+  if (member.role === 'owner') {
+    throw new ForbiddenError(
+      `The owner cannot be ${what}; hand ownership to someone else first (/team role)`,
+    );
+  }
+}
+
+/** Flushes, turning a unique-index violation into a conflict a person understands. */
+export async function flushUnique(em: EntityManager, message: string): Promise<void> {
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) throw new ConflictError(message);
+    throw error;
+  }
+}
+
+export type { Caller };

@@ -1,0 +1,98 @@
+import type { ITeam } from '../teams/team.entity.ts';
+import type { IMember, MemberStatus, Role } from './member.entity.ts';
+
+/** What transports get to see of a member: never the key hash. */
+export interface MemberView {
+  id: number;
+  teamId: number;
+  name: string;
+  email: string | null;
+  role: Role;
+  status: MemberStatus;
+  balance: bigint;
+  apiKeyPrefix: string | null;
+  slackUserId: string | null;
+  createdAt: Date;
+  closedAt: Date | null;
+}
+
+export interface TeamView {
+  id: number;
+  name: string;
+  currency: string;
+  slackTeamId: string | null;
+  masterBalance: bigint;
+  alertsChannel: string | null;
+  lowBalanceLevel: bigint;
+  digestChannel: string | null;
+  digestFrequency: 'daily' | 'weekly' | null;
+  digestTime: string | null;
+  digestTimezone: string | null;
+  createdAt: Date;
+}
+
+export function toMemberView(member: IMember): MemberView {
+  return {
+    id: member.id,
+    teamId: member.team.id,
+    name: member.name,
+    email: member.email ?? null,
+    role: member.role,
+    status: member.status,
+    // A member created in this unit of work still holds the entity default, the number 0.
+    balance: BigInt(member.balance),
+    apiKeyPrefix: member.apiKeyPrefix ?? null,
+    slackUserId: member.slackUserId ?? null,
+    createdAt: member.createdAt,
+    closedAt: member.closedAt ?? null,
+  };
+}
+
+/** A members row as plain SQL returns it. */
+export interface MemberRow {
+  id: number;
+  team_id: number;
+  name: string;
+  email: string | null;
+  role: Role;
+  status: MemberStatus;
+  balance: string;
+  api_key_prefix: string | null;
+  slack_user_id: string | null;
+  created_at: string | Date;
+  closed_at: string | Date | null;
+}
+
+export function memberViewFromRow(row: MemberRow): MemberView {
+  return {
+    id: row.id,
+    teamId: row.team_id,
+    name: row.name,
+    email: row.email,
+    role: row.role,
+    status: row.status,
+    balance: BigInt(row.balance),
+    apiKeyPrefix: row.api_key_prefix,
+    slackUserId: row.slack_user_id,
+    createdAt: new Date(row.created_at),
+    closedAt: row.closed_at === null ? null : new Date(row.closed_at),
+  };
+}
+
+export function toTeamView(team: ITeam): TeamView {
+  return {
+    id: team.id,
+    name: team.name,
+    currency: team.currency,
+    slackTeamId: team.slackTeamId ?? null,
+    // A team created in this unit of work still holds the entity defaults, which are numbers.
+    masterBalance: BigInt(team.masterBalance),
+    alertsChannel: team.alertsChannel ?? null,
+    lowBalanceLevel: BigInt(team.lowBalanceLevel),
+    digestChannel: team.digestChannel ?? null,
+    digestFrequency: team.digestFrequency ?? null,
+    digestTime: team.digestTime ?? null,
+    digestTimezone: team.digestTimezone ?? null,
+    createdAt: team.createdAt,
+  };
+}

@@ -1,0 +1,346 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
+import { enqueueJob } from '../outbox/outbox.ts';
+import { queryAll, queryOne } from '../platform/sql.ts';
+import type { Channel } from '../shared/actor.ts';
+import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
+import type { Micros } from '../shared/money.ts';
+import type { Settled } from '../shared/write-combiner.ts';
+import { rollupUpsertSql, UTC_DAY_SQL } from '../stats/rollups.ts';
+import { MESSAGE_DISPATCH_JOB } from './jobs.ts';
+import type { MessageStatus } from './message.entity.ts';
+import { type PriceEntry, PriceList } from './pricing.ts';
+import type { SendRequest } from './send-request.ts';
+import type { SendResult, SentMessage } from './views.ts';
+
+/** One member's send request, validated, waiting to be charged together with others. */
+export interface ChargeRequest extends SendRequest {
+  memberId: number;
+  via: Channel;
+}
+
+export interface ChargeSettings {
+  provider: string;
+  /** Price per part when the team's price list has no match and no default. */
+  productDefaultPrice: Micros;
+}
+
+interface Sender {
+  team_id: number;
+  status: string;
+  prices: { prefix: string; price: string }[];
+}
+
+interface Priced {
+  request: ChargeRequest;
+  recipients: { to: string; unitPrice: Micros; cost: Micros }[];
+  total: Micros;
+}
+
+interface StoredMessage {
+  id: string;
+  charge_transfer_id: string;
+  request_index: number;
+  recipient: string;
+  body: string;
+  parts: number;
+  cost: string;
+  status: MessageStatus;
+}
+
+/**
+ * Charges a batch of send requests of one member in one transaction: the charge postings (see
+ * chargeRequests) through the ledger's batched posting path, which locks the member row, refuses
+ * what the balance cannot pay for and asks for the balance-low job when a charge crosses the
+ * member's level; then the message rows of the charged requests with the statistics rollup (one
+ * statement), and one dispatch job. A refused request writes nothing and leaves the others alone.
+ * A request whose idempotency key was used before gets the messages its first charge paid for.
+ *
+ * The whole batch commits or none of it does, so a process dying mid-batch leaves no charge
+ * without its messages and no message without its charge; callers that got no answer retry
+ * with their idempotency key and are charged at most once.
+ */
+export async function chargeBatch(
+  em: EntityManager,
+  memberId: number,
+  batch: readonly ChargeRequest[],
+  settings: ChargeSettings,
+): Promise<Settled<SendResult>[]> {
+  return em.transactional(async (tx) => {
+    // Read without a lock, for a clear refusal and the prices; the posting locks the member.
+    const sender = await queryOne<Sender>(
+      tx,
+      `select m.team_id, m.status,
+              (select coalesce(jsonb_agg(jsonb_build_object('prefix', p.prefix, 'price', p.price::text)), '[]')
+                 from message_prices p where p.team_id = m.team_id) as prices
+         from members m where m.id = ?`,
+      [memberId],
+    );
+    if (!sender) return batch.map(() => refused(new UnauthenticatedError('This sub-account does not exist')));
+    if (sender.status !== 'active') {
+      const error = new ForbiddenError(`This sub-account is ${sender.status}: it cannot send messages`);
+      return batch.map(() => refused(error));
+    }
+    const teamId = sender.team_id;
+    const prices = new PriceList(
+      sender.prices.map((p): PriceEntry => ({ prefix: p.prefix, price: BigInt(p.price) })),
+      settings.productDefaultPrice,
+    );
+    const priced: Priced[] = batch.map((request) => {
+      const parts = BigInt(request.segmentation.parts);
+      const recipients = request.recipients.map((to) => {
+        const unitPrice = prices.priceFor(to).price;
+        return { to, unitPrice, cost: unitPrice * parts };
+      });
+      return { request, recipients, total: recipients.reduce((sum, r) => sum + r.cost, 0n) };
+    });
+
+    const charges = await chargeRequests(tx, teamId, memberId, priced);
+    const charged = charges.flatMap((c, index) =>
+      c.ok && !c.replayed ? [{ index, transferId: c.transferId }] : [],
+    );
+    const fresh = await writeMessages(tx, teamId, memberId, priced, charged, settings);
+    const replayedKeys = charges.flatMap((c, i) =>
+      c.ok && c.replayed ? [priced[i]!.request.idempotencyKey!] : [],
+    );
+    const earlier = await loadReplayedMessages(tx, memberId, replayedKeys);
+
+    return charges.map((charge, i): Settled<SendResult> => {
+      if (!charge.ok) return refused(charge.error);
+      const { request } = priced[i]!;
+      const result = {
+        balance: charge.balance,
+        currency: charge.currency,
+        encoding: request.segmentation.encoding,
+      };
+      if (!charge.replayed)
+        return { ok: true, value: { ...result, messages: fresh.get(i)!, replayed: false } };
+      const stored = earlier.get(charge.transferId) ?? [];
+      if (!sameRequest(stored, request)) {
+        return refused(
+          new ConflictError(
+            `Idempotency-Key "${request.idempotencyKey}" was already used for a different message; use a new key for a new message`,
+          ),
+        );
+      }
+      return { ok: true, value: { ...result, messages: stored.map(toSent), replayed: true } };
+    });
+  });
+}
+
+type Charge =
+  | { ok: true; transferId: string; balance: Micros; currency: string; replayed: boolean }
+  | { ok: false; error: unknown };
+
+/**
+ * The charge postings of a batch, one answer per request. Requests with an idempotency key get a
+ * posting each, keyed by it, so the ledger recognises a retry. Requests without one share a single
+ * posting — one transfer and one audit event instead of one per request, which is most of what
+ * a charge costs — and only if the balance cannot pay for all of them together are they posted
+ * one by one, so that exactly those the balance covers, in order, are charged.
+ */
+async function chargeRequests(
+  tx: EntityManager,
+  teamId: number,
+  memberId: number,
+  priced: readonly Priced[],
+): Promise<Charge[]> {
+  const posting = (amount: Micros, key: string | null, count: number, via: Channel): Posting => ({
+    teamId,
+    kind: 'message_charge',
+    memberId,
+    amount,
+    idempotencyKey: chargeKey(memberId, key),
+    reason: `${count} SMS`,
+    actor: { kind: 'member', memberId, via },
+    memberStatuses: ['active'],
+  });
+  const alone = (i: number) => {
+    const { request, recipients, total } = priced[i]!;
+    return posting(total, request.idempotencyKey, recipients.length, request.via);
+  };
+  const keyless = priced.flatMap((p, i) => (p.request.idempotencyKey === null ? [i] : []));
+  const keyed = priced.flatMap((p, i) => (p.request.idempotencyKey === null ? [] : [i]));
+  const groups = [...(keyless.length > 1 ? [keyless] : keyless.map((i) => [i])), ...keyed.map((i) => [i])];
+  const shared = (group: number[]) =>
+    posting(
+      group.reduce((sum, i) => sum + priced[i]!.total, 0n),
+      null,
+      group.reduce((n, i) => n + priced[i]!.recipients.length, 0),
+      priced[group[0]!]!.request.via,
+    );
+
+  const charges: Charge[] = [];
+  const settle = (group: number[], outcome: PostingOutcome): number[] => {
+    if (!outcome.ok) {
+      if (group.length > 1) return group;
+      charges[group[0]!] = { ok: false, error: outcome.error };
+      return [];
+    }
+    // The balance after each request, as if they had been charged one after the other.
+    let balance = outcome.value.memberBalance! + (outcome.value.replayed ? 0n : outcome.value.amount);
+    for (const i of group) {
+      if (!outcome.value.replayed) balance -= priced[i]!.total;
+      charges[i] = {
+        ok: true,
+        transferId: outcome.value.transferId,
+        balance,
+        currency: outcome.value.currency,
+        replayed: outcome.value.replayed,
+      };
+    }
+    return [];
+  };
+  const outcomes = await applyPostings(
+    tx,
+    groups.map((group) => (group.length > 1 ? shared(group) : alone(group[0]!))),
+  );
+  const oneByOne = groups.flatMap((group, g) => settle(group, outcomes[g]!));
+  if (oneByOne.length > 0) {
+    const again = await applyPostings(tx, oneByOne.map(alone));
+    oneByOne.forEach((i, k) => {
+      settle([i], again[k]!);
+    });
+  }
+  return charges;
+}
+
+/**
+ * The charge transfer's idempotency key: derived from the sender's key, so a retry finds the
+ * first charge; a request without a key gets a key of its own and is never a replay.
+ */
+function chargeKey(memberId: number, requestKey: string | null): string {
+  if (requestKey === null) return `sms-${randomUUID()}`;
+  return `sms-${memberId}-${createHash('sha256').update(requestKey).digest('hex')}`;
+}
+
+/** The message rows of the charged requests with their rollup, and the dispatch job; the rows by request. */
+async function writeMessages(
+  tx: EntityManager,
+  teamId: number,
+  memberId: number,
+  priced: readonly Priced[],
+  charged: readonly { index: number; transferId: string }[],
+  settings: ChargeSettings,
+): Promise<Map<number, SentMessage[]>> {
+  const byRequest = new Map<number, SentMessage[]>();
+  if (charged.length === 0) return byRequest;
+  const requests = charged.map(({ index, transferId }, req) => {
+    const { request } = priced[index]!;
+    return {
+      req,
+      body: request.text,
+      sender_id: request.senderId,
+      encoding: request.segmentation.encoding,
+      parts: request.segmentation.parts,
+      request_key: request.idempotencyKey,
+      charge_transfer_id: transferId,
+    };
+  });
+  const rows = charged.flatMap(({ index }, req) =>
+    priced[index]!.recipients.map((r, recipient) => ({
+      req,
+      recipient: r.to,
+      request_index: recipient,
+      unit_price: r.unitPrice.toString(),
+      cost: r.cost.toString(),
+    })),
+  );
+  const inserted = await queryAll<{ req: number; request_index: number; id: string }>(
+    tx,
+    `with input as materialized (
+       select nextval('messages_id_seq') as id, r.req, r.recipient, r.request_index, r.unit_price, r.cost
+         from jsonb_to_recordset(?::jsonb) as r(req int, recipient text, request_index int, unit_price bigint, cost bigint)
+     ),
+     requests as (
+       select * from jsonb_to_recordset(?::jsonb) as q(req int, body text, sender_id text, encoding text, parts int,
+                                                        request_key text, charge_transfer_id bigint)
+     ),
+     written as (
+       insert into messages (id, team_id, member_id, recipient, body, sender_id, encoding, parts, unit_price, cost,
+                             status, provider, request_key, request_index, charge_transfer_id, created_at)
+       select i.id, ?, ?, i.recipient, q.body, q.sender_id, q.encoding, q.parts, i.unit_price, i.cost,
+              'queued', ?, q.request_key, i.request_index, q.charge_transfer_id, now()
+         from input i join requests q using (req)
+        order by i.id
+     ),
+     rollup as (
+       ${rollupUpsertSql(
+         `select ?::int, ${UTC_DAY_SQL('now()')}, ?::int, count(*), sum(q.parts), sum(i.cost), 0, 0, 0
+            from input i join requests q using (req)`,
+       )}
+     )
+     select req, request_index, id::text as id from input order by id`,
+    [JSON.stringify(rows), JSON.stringify(requests), teamId, memberId, settings.provider, memberId, teamId],
+  );
+
+  for (const m of inserted) {
+    const index = charged[m.req]!.index;
+    const { request, recipients } = priced[index]!;
+    const list = byRequest.get(index) ?? [];
+    list[m.request_index] = {
+      id: m.id,
+      to: recipients[m.request_index]!.to,
+      parts: request.segmentation.parts,
+      cost: recipients[m.request_index]!.cost,
+      status: 'queued',
+    };
+    byRequest.set(index, list);
+  }
+  const messageIds = inserted.map((m) => m.id);
+  await enqueueJob(
+    tx,
+    MESSAGE_DISPATCH_JOB,
+    { messageIds },
+    { dedupKey: `message-dispatch-${messageIds[0]}` },
+  );
+  return byRequest;
+}
+
+/**
+ * The messages of the requests the ledger replayed, by their charge transfer. A replay always
+ * carries an idempotency key, so they are found by key (also ones written earlier in this
+ * transaction).
+ */
+async function loadReplayedMessages(
+  tx: EntityManager,
+  memberId: number,
+  requestKeys: readonly string[],
+): Promise<Map<string, StoredMessage[]>> {
+  const found = new Map<string, StoredMessage[]>();
+  if (requestKeys.length === 0) return found;
+  const rows = await queryAll<StoredMessage>(
+    tx,
+    `select id::text as id, charge_transfer_id::text as charge_transfer_id, request_index, recipient, body, parts,
+            cost, status
+       from messages
+      where member_id = ? and request_key = any(array(select jsonb_array_elements_text(?::jsonb)))
+      order by charge_transfer_id, request_index`,
+    [memberId, JSON.stringify([...new Set(requestKeys)])],
+  );
+  for (const row of rows) {
+    const list = found.get(row.charge_transfer_id) ?? [];
+    list.push(row);
+    found.set(row.charge_transfer_id, list);
+  }
+  return found;
+}
+
+function sameRequest(stored: readonly StoredMessage[], request: ChargeRequest): boolean {
+  return (
+    stored.length === request.recipients.length &&
+    stored.every(
+      (row, i) =>
+        row.request_index === i && row.recipient === request.recipients[i] && row.body === request.text,
+    )
+  );
+}
+
+function toSent(row: StoredMessage): SentMessage {
+  return { id: row.id, to: row.recipient, parts: row.parts, cost: BigInt(row.cost), status: row.status };
+}
+
+function refused(error: unknown): Settled<SendResult> {
+  return { ok: false, error };
+}

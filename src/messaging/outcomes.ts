@@ -1,0 +1,139 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { applyPostings } from '../ledger/postings.ts';
+import { queryAll, run } from '../platform/sql.ts';
+import { applyRollupDeltas, type RollupDelta, UTC_DAY_SQL } from '../stats/rollups.ts';
+import type { MessageStatus } from './message.entity.ts';
+
+export type FinalStatus = 'delivered' | 'failed';
+
+export interface Outcome {
+  messageId: string;
+  status: FinalStatus;
+  error?: string | null;
+}
+
+interface LockedMessage {
+  id: string;
+  team_id: number;
+  member_id: number;
+  status: MessageStatus;
+  cost: string;
+  day: string;
+}
+
+/** Delivered and failed are final: a later or repeated report changes nothing. */
+const OPEN: ReadonlySet<MessageStatus> = new Set(['queued', 'sent']);
+
+/**
+ * Records final outcomes inside the caller's transaction. The message rows are locked first (in
+ * id order), so two reports about the same message are applied one after the other and the
+ * second finds it already final: a failed message is refunded exactly once. The refund transfer's
+ * idempotency key (one per message) backs that up in the ledger itself. Statistics of the day the
+ * message was created move in the same transaction. Returns how many outcomes changed something.
+ */
+export async function recordOutcomes(em: EntityManager, outcomes: readonly Outcome[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const locked = await queryAll<LockedMessage>(
+    em,
+    `select id::text as id, team_id, member_id, status, cost, ${UTC_DAY_SQL('created_at')}::text as day
+       from messages
+      where id = any(array(select jsonb_array_elements_text(?::jsonb)::bigint))
+      order by id
+        for update`,
+    [JSON.stringify([...new Set(outcomes.map((o) => o.messageId))])],
+  );
+  const byId = new Map(locked.map((m) => [m.id, m]));
+  const changes = new Map<string, { message: LockedMessage; outcome: Outcome }>();
+  for (const outcome of outcomes) {
+    const message = byId.get(outcome.messageId);
+    if (!message || !OPEN.has(message.status) || changes.has(message.id)) continue;
+    changes.set(message.id, { message, outcome });
+  }
+  if (changes.size === 0) return 0;
+
+  // One refund posting per failed message, keyed by the message: the ledger refuses to pay it twice.
+  const failures = [...changes.values()].filter((c) => c.outcome.status === 'failed');
+  // A sender closed since it sent gets its refund, and the refund then follows the rest of its
+  // money to the master balance (in the same batch, so the team row is locked before the member).
+  const closed = new Set(
+    (
+      await queryAll<{ id: number }>(
+        em,
+        `select id from members where status = 'closed'
+            and id = any(array(select jsonb_array_elements_text(?::jsonb)::int))`,
+        [JSON.stringify(failures.map(({ message }) => message.member_id))],
+      )
+    ).map((row) => row.id),
+  );
+  const system = { kind: 'system' as const, memberId: null, via: 'worker' as const };
+  const postings = failures.flatMap(({ message }) => {
+    const refund = {
+      teamId: message.team_id,
+      kind: 'refund' as const,
+      memberId: message.member_id,
+      amount: BigInt(message.cost),
+      idempotencyKey: `message-refund-${message.id}`,
+      reason: `SMS ${message.id} failed`,
+      actor: system,
+      memberStatuses: ['active', 'inactive', 'closed'] as const,
+    };
+    if (!closed.has(message.member_id)) return [{ messageId: message.id, posting: refund }];
+    return [
+      { messageId: message.id, posting: refund },
+      {
+        messageId: message.id,
+        posting: {
+          ...refund,
+          kind: 'close_out' as const,
+          idempotencyKey: `message-refund-close-out-${message.id}`,
+          reason: `Refund of SMS ${message.id} to a closed sub-account, returned to the master balance`,
+          memberStatuses: ['closed'] as const,
+        },
+      },
+    ];
+  });
+  const posted = await applyPostings(
+    em,
+    postings.map((entry) => entry.posting),
+  );
+  const refundTransfers = new Map<string, string>();
+  posted.forEach((outcome, i) => {
+    if (!outcome.ok) throw outcome.error;
+    const { messageId, posting } = postings[i]!;
+    if (posting.kind === 'refund') refundTransfers.set(messageId, outcome.value.transferId);
+  });
+
+  await run(
+    em,
+    `update messages m
+        set status = u.status, error = u.error, finished_at = now(),
+            refund_transfer_id = u.refund_transfer_id,
+            refunded_at = case when u.refund_transfer_id is null then null else now() end
+       from jsonb_to_recordset(?::jsonb) as u(id bigint, status text, error text, refund_transfer_id bigint)
+      where m.id = u.id`,
+    [
+      JSON.stringify(
+        [...changes.values()].map(({ message, outcome }) => ({
+          id: message.id,
+          status: outcome.status,
+          error: outcome.status === 'failed' ? (outcome.error ?? 'failed').slice(0, 500) : null,
+          refund_transfer_id: refundTransfers.get(message.id) ?? null,
+        })),
+      ),
+    ],
+  );
+
+  const deltas: RollupDelta[] = [...changes.values()].map(({ message, outcome }) =>
+    outcome.status === 'delivered'
+      ? { teamId: message.team_id, memberId: message.member_id, day: message.day, delivered: 1 }
+      : {
+          teamId: message.team_id,
+          memberId: message.member_id,
+          day: message.day,
+          failed: 1,
+          refunded: BigInt(message.cost),
+        },
+  );
+  await applyRollupDeltas(em, deltas);
+  return changes.size;
+}

@@ -1,0 +1,52 @@
+/**
+ * Every refusal a service can give is one of these. Transport adapters map `code` to an HTTP
+ * status or a Slack message; the message is written for the person who asked, never a stack.
+ */
+export type DomainErrorCode =
+  | 'validation'
+  | 'not_found'
+  | 'forbidden'
+  | 'unauthenticated'
+  | 'insufficient_funds'
+  | 'conflict';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+}
+
+/** Input that is malformed or out of range; `field` names the input at fault. */
+export class ValidationError extends DomainError {
+  readonly code = 'validation';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'not_found';
+}
+
+/** The caller is known but may not do this. */
+export class ForbiddenError extends DomainError {
+  readonly code = 'forbidden';
+}
+
+/** The caller could not be identified (unknown or refused API key, unlinked Slack user). */
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'unauthenticated';
+}
+
+export class InsufficientFundsError extends DomainError {
+  readonly code = 'insufficient_funds';
+}
+
+/** The request contradicts the current state (already exists, wrong status, reused idempotency key). */
+export class ConflictError extends DomainError {
+  readonly code = 'conflict';
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

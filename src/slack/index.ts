@@ -1,0 +1,117 @@
+import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt';
+import type { Application } from 'express';
+import type { Logger } from '../logger.ts';
+import type { SlackDeps, TeamopsContext } from './context.ts';
+import { registerListeners } from './listeners/index.ts';
+import { Limiter } from './support/limiter.ts';
+
+/** Slack's one request URL: slash commands, interactivity and events all arrive here. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/**
+ * Commands worked on at once after their ack, per process. The work is mostly waiting on
+ * PostgreSQL; more in flight adds little throughput but takes CPU from the acks of new requests
+ * (bench:slack, docs/benchmarks.md). More web processes add more.
+ */
+const AFTER_ACK_CONCURRENCY = 4;
+
+export interface SlackHandle {
+  app: App<TeamopsContext>;
+  mode: 'http' | 'socket';
+  /** Resolves once Slack can reach the app: at once over HTTP, when the socket is open in Socket Mode. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Mounts the Slack app on the product's Express app (POST /slack/events, signatures checked by
+ * Bolt), or, with SLACK_APP_TOKEN, opens a Socket Mode connection instead (nothing is mounted).
+ * Returns undefined when Slack is not configured. Must come before any body parser on the
+ * Express app: Bolt verifies the signature over the raw body.
+ */
+export function mountSlack(
+  expressApp: Application,
+  deps: SlackDeps,
+  options: { afterAckConcurrency?: number } = {},
+): SlackHandle | undefined {
+  const slack = deps.config.slack;
+  if (!slack) return undefined;
+  const logger = boltLogger(deps.logger.child({ component: 'slack' }));
+  const clientOptions = { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` };
+
+  let app: App<TeamopsContext>;
+  let mode: SlackHandle['mode'];
+  if (slack.appToken) {
+    mode = 'socket';
+    app = new App<TeamopsContext>({
+      token: slack.botToken,
+      appToken: slack.appToken,
+      socketMode: true,
+      logger,
+      clientOptions,
+    });
+  } else {
+    mode = 'http';
+    const receiver = new ExpressReceiver({
+      signingSecret: slack.signingSecret,
+      app: expressApp,
+      endpoints: SLACK_EVENTS_PATH,
+      logger,
+    });
+    app = new App<TeamopsContext>({ token: slack.botToken, receiver, logger, clientOptions });
+  }
+
+  const afterAck = new Limiter(options.afterAckConcurrency ?? AFTER_ACK_CONCURRENCY);
+  app.use(async ({ context, next }) => {
+    context.teamops = deps;
+    context.afterAck = afterAck;
+    await next();
+  });
+  registerListeners(app);
+  app.error(async (error) => {
+    deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  const ready =
+    mode === 'socket'
+      ? app.start().then(
+          () => deps.logger.info('Slack: connected in Socket Mode'),
+          (error: unknown) => {
+            deps.logger.error({ err: error }, 'Slack: the Socket Mode connection failed');
+            throw error;
+          },
+        )
+      : Promise.resolve(deps.logger.info({ path: SLACK_EVENTS_PATH }, 'Slack: receiving requests over HTTP'));
+  // A caller that only mounts must not crash the process on a failed connection; it is logged above.
+  ready.catch(() => {});
+  return {
+    app,
+    mode,
+    ready: ready.then(() => undefined),
+    async stop() {
+      if (mode === 'socket') await app.stop();
+    },
+  };
+}
+
+const LEVELS: Record<string, LogLevel> = {
+  trace: LogLevel.DEBUG,
+  debug: LogLevel.DEBUG,
+  info: LogLevel.INFO,
+  warn: LogLevel.WARN,
+};
+
+/** Bolt and the Web API client log through the product's pino logger. */
+function boltLogger(logger: Logger): BoltLogger {
+  const text = (parts: unknown[]) =>
+    parts.map((part) => (typeof part === 'string' ? part : String(part))).join(' ');
+  return {
+    debug: (...parts) => logger.debug(text(parts)),
+    info: (...parts) => logger.info(text(parts)),
+    warn: (...parts) => logger.warn(text(parts)),
+    error: (...parts) => logger.error(text(parts)),
+    setLevel: () => {},
+    getLevel: () => LEVELS[logger.level] ?? LogLevel.ERROR,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,7 @@
+import type { App } from '@slack/bolt';
+import type { TeamopsContext } from '../../context.ts';
+import { teamCommand } from './team.ts';
+
+export function register(app: App<TeamopsContext>): void {
+  app.command('/team', teamCommand);
+}

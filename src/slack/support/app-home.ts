@@ -1,0 +1,93 @@
+import type { WebClient } from '@slack/web-api';
+import { UnauthenticatedError } from '../../shared/errors.ts';
+import { type Caller, identifyCaller, type SlackDeps } from '../context.ts';
+import { HOME_PAGE_SIZE, outsiderHomeView, teamHomeView } from '../presenters/home.ts';
+
+/** Publishes the team page on the caller's Home tab, at the page asked for. */
+export async function publishHome(
+  deps: SlackDeps,
+  client: WebClient,
+  caller: Caller,
+  page = 1,
+): Promise<void> {
+  const { services } = deps;
+  const [team, members] = await Promise.all([
+    services.teams.get(caller.actor),
+    services.members.list(caller.actor, { page, limit: HOME_PAGE_SIZE }),
+  ]);
+  // A page that emptied (members closed meanwhile) shows the last one that has members.
+  const lastPage = Math.max(1, Math.ceil(members.total / members.limit));
+  const shown =
+    members.items.length === 0 && page > lastPage
+      ? await services.members.list(caller.actor, { page: lastPage, limit: HOME_PAGE_SIZE })
+      : members;
+  await client.views.publish({ user_id: caller.slackUserId, view: teamHomeView(team, caller.member, shown) });
+}
+
+/** App Home for whoever opened it: the team page for a member, how to join for anyone else. */
+export async function publishHomeFor(
+  deps: SlackDeps,
+  client: WebClient,
+  slackTeamId: string,
+  slackUserId: string,
+  page = 1,
+): Promise<void> {
+  let caller: Caller;
+  try {
+    caller = await identifyCaller(deps, client, slackTeamId, slackUserId);
+  } catch (error) {
+    if (!(error instanceof UnauthenticatedError)) throw error;
+    const team = await deps.services.teams.getBySlackTeam(slackTeamId);
+    await client.views.publish({ user_id: slackUserId, view: outsiderHomeView(team?.name ?? null) });
+    return;
+  }
+  await publishHome(deps, client, caller, page);
+}
+
+interface PendingRefresh {
+  caller: Caller;
+  again: boolean;
+  done: Promise<void>;
+}
+
+/** Refreshes in flight, per Slack app and per person. */
+const refreshing = new WeakMap<SlackDeps, Map<string, PendingRefresh>>();
+
+/**
+ * After a change made in Slack, the caller's team page shows it. Changes in quick succession
+ * share refreshes: while one is being built, later ones only ask for one more when it is done,
+ * so a burst of commands costs two rebuilds, not one each. Failing to refresh must not turn a
+ * change that succeeded into an error, so this only logs.
+ */
+export function refreshHome(deps: SlackDeps, client: WebClient, caller: Caller): Promise<void> {
+  let perApp = refreshing.get(deps);
+  if (!perApp) {
+    perApp = new Map();
+    refreshing.set(deps, perApp);
+  }
+  const key = `${caller.slackTeamId}/${caller.slackUserId}`;
+  const pending = perApp.get(key);
+  if (pending) {
+    pending.caller = caller;
+    pending.again = true;
+    return pending.done;
+  }
+  const entry = { caller, again: false } as PendingRefresh;
+  const table = perApp;
+  entry.done = (async () => {
+    try {
+      do {
+        entry.again = false;
+        try {
+          await publishHome(deps, client, entry.caller);
+        } catch (error) {
+          deps.logger.warn({ err: error, slackUserId: caller.slackUserId }, 'could not refresh App Home');
+        }
+      } while (entry.again);
+    } finally {
+      table.delete(key);
+    }
+  })();
+  table.set(key, entry);
+  return entry.done;
+}

@@ -1,0 +1,286 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  callerTeam,
+  findMemberView,
+  isManager,
+  loadCaller,
+  type MemberRef,
+  requireManager,
+} from '../members/access.ts';
+import type { Orm } from '../platform/database.ts';
+import { queryAll, queryOne } from '../platform/sql.ts';
+import type { Actor } from '../shared/actor.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import type { Micros } from '../shared/money.ts';
+
+export const PERIODS = ['today', '7d', '30d', 'month'] as const;
+export type Period = (typeof PERIODS)[number];
+export const GROUPINGS = ['total', 'day'] as const;
+export type Grouping = (typeof GROUPINGS)[number];
+
+export interface StatsFilters {
+  member?: MemberRef;
+  /** First and last UTC day, YYYY-MM-DD, both included. */
+  from?: string | null;
+  to?: string | null;
+  /** Instead of from/to: today, 7d, 30d (the last 7 or 30 days, today included) or month (this month so far). */
+  period?: string | null;
+  groupBy?: string | null;
+  /** The operator and workers name the team. */
+  teamId?: number;
+}
+
+export interface StatsTotals {
+  messages: number;
+  parts: number;
+  /** What the messages cost after refunds. */
+  cost: Micros;
+  /** What was charged when they were sent, and what came back for failed ones. */
+  charged: Micros;
+  refunded: Micros;
+  delivered: number;
+  failed: number;
+  /** Neither delivered nor failed yet. */
+  pending: number;
+}
+
+export interface DayStats extends StatsTotals {
+  day: string;
+}
+
+export interface MemberStats extends StatsTotals {
+  memberId: number;
+  name: string;
+  days?: DayStats[];
+}
+
+export interface StatsView {
+  teamId: number;
+  currency: string;
+  from: string;
+  to: string;
+  groupBy: Grouping;
+  /** The whole team, when no member was named and the caller manages the team; otherwise null. */
+  team: (StatsTotals & { days?: DayStats[] }) | null;
+  /** Members with messages in the range (only the caller, for a user). */
+  members: MemberStats[];
+}
+
+/** The widest range one request may ask for, which bounds the rows a day-by-day answer has. */
+const MAX_DAYS = 3660;
+const DAY_MS = 86_400_000;
+
+interface RollupRow {
+  member_id: number;
+  name: string;
+  currency: string;
+  day: string | null;
+  messages: string;
+  parts: string;
+  charged: string;
+  refunded: string;
+  delivered: string;
+  failed: string;
+}
+
+/**
+ * Statistics per member and for the team, read from the daily rollup that the charge and every
+ * status change keep up to date, never from the message log. Days are UTC days of sending.
+ */
+export class StatsService {
+  readonly #orm: Orm;
+  constructor(orm: Orm) {
+    this.#orm = orm;
+  }
+
+  async query(actor: Actor, filters: StatsFilters = {}, now = new Date()): Promise<StatsView> {
+    const { from, to } = resolveRange(filters, now);
+    const groupBy = parseGrouping(filters.groupBy);
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    const teamId = callerTeam(caller, filters.teamId);
+    let memberId: number | null = null;
+    const self = caller.kind === 'member' ? caller.member : null;
+    if (filters.member && !(self && 'id' in filters.member && filters.member.id === self.id)) {
+      const member = await findMemberView(em, teamId, filters.member);
+      if (member.id !== self?.id) requireManager(caller, "see other members' statistics");
+      memberId = member.id;
+    } else if (filters.member || !isManager(caller)) {
+      memberId = self!.id;
+    }
+
+    const { currency, rows } = await loadRollups(em, {
+      teamId,
+      memberId,
+      from,
+      to,
+      byDay: groupBy === 'day',
+    });
+    const perMember = new Map<number, MemberStats>();
+    for (const row of rows) {
+      let member = perMember.get(row.memberId);
+      if (!member) {
+        member = {
+          memberId: row.memberId,
+          name: row.name,
+          ...emptyTotals(),
+          ...(groupBy === 'day' && { days: [] }),
+        };
+        perMember.set(row.memberId, member);
+      }
+      add(member, row.totals);
+      member.days?.push({ day: row.day!, ...row.totals });
+    }
+    const members = [...perMember.values()].sort(
+      (a, b) => b.messages - a.messages || a.memberId - b.memberId,
+    );
+
+    // The team line is the whole team, so it is given when the question was about the whole team.
+    let team: StatsView['team'] = null;
+    if (memberId === null) {
+      team = emptyTotals();
+      for (const member of members) add(team, member);
+      if (groupBy === 'day') team.days = byDay(rows);
+    }
+    return { teamId, currency, from, to, groupBy, team, members };
+  }
+}
+
+interface Rollup {
+  memberId: number;
+  name: string;
+  day: string | null;
+  totals: StatsTotals;
+}
+
+/** The rollup rows asked for, summed per member (and day), with the team's currency. */
+async function loadRollups(
+  em: EntityManager,
+  q: { teamId: number; memberId: number | null; from: string; to: string; byDay: boolean },
+): Promise<{ currency: string; rows: Rollup[] }> {
+  const rows = await queryAll<RollupRow>(
+    em,
+    `select s.member_id, mb.name, t.currency, ${q.byDay ? 's.day::text' : 'null::text'} as day,
+            sum(s.messages) as messages, sum(s.parts) as parts, sum(s.cost) as charged,
+            sum(s.refunded) as refunded, sum(s.delivered) as delivered, sum(s.failed) as failed
+       from message_stats_daily s
+       join members mb on mb.id = s.member_id
+       join teams t on t.id = s.team_id
+      where s.team_id = ? ${q.memberId === null ? '' : 'and s.member_id = ?'} and s.day between ?::date and ?::date
+      group by s.member_id, mb.name, t.currency ${q.byDay ? ', s.day' : ''}
+      order by s.member_id ${q.byDay ? ', s.day' : ''}`,
+    [q.teamId, ...(q.memberId === null ? [] : [q.memberId]), q.from, q.to],
+  );
+  let currency = rows[0]?.currency;
+  if (!currency) {
+    const team = await queryOne<{ currency: string }>(em, 'select currency from teams where id = ?', [
+      q.teamId,
+    ]);
+    if (!team) throw new NotFoundError(`There is no team #${q.teamId}`);
+    currency = team.currency;
+  }
+  return {
+    currency,
+    rows: rows.map((r) => {
+      const messages = Number(r.messages);
+      const delivered = Number(r.delivered);
+      const failed = Number(r.failed);
+      const charged = BigInt(r.charged);
+      const refunded = BigInt(r.refunded);
+      return {
+        memberId: r.member_id,
+        name: r.name,
+        day: r.day,
+        totals: {
+          messages,
+          parts: Number(r.parts),
+          cost: charged - refunded,
+          charged,
+          refunded,
+          delivered,
+          failed,
+          pending: messages - delivered - failed,
+        },
+      };
+    }),
+  };
+}
+
+function emptyTotals(): StatsTotals {
+  return { messages: 0, parts: 0, cost: 0n, charged: 0n, refunded: 0n, delivered: 0, failed: 0, pending: 0 };
+}
+
+function add(into: StatsTotals, t: StatsTotals): void {
+  into.messages += t.messages;
+  into.parts += t.parts;
+  into.cost += t.cost;
+  into.charged += t.charged;
+  into.refunded += t.refunded;
+  into.delivered += t.delivered;
+  into.failed += t.failed;
+  into.pending += t.pending;
+}
+
+function byDay(rows: readonly Rollup[]): DayStats[] {
+  const days = new Map<string, DayStats>();
+  for (const row of rows) {
+    let day = days.get(row.day!);
+    if (!day) {
+      day = { day: row.day!, ...emptyTotals() };
+      days.set(row.day!, day);
+    }
+    add(day, row.totals);
+  }
+  return [...days.values()].sort((a, b) => a.day.localeCompare(b.day));
+}
+
+function parseGrouping(value: string | null | undefined): Grouping {
+  if (value === undefined || value === null || value === '') return 'total';
+  if (!(GROUPINGS as readonly string[]).includes(value))
+    throw new ValidationError('group_by', `group_by must be ${GROUPINGS.join(' or ')}`);
+  return value as Grouping;
+}
+
+/** The UTC days a period covers, today included. */
+export function periodRange(period: string, now = new Date()): { from: string; to: string } {
+  const today = utcDay(now);
+  switch (period) {
+    case 'today':
+      return { from: today, to: today };
+    case '7d':
+      return { from: utcDay(new Date(now.getTime() - 6 * DAY_MS)), to: today };
+    case '30d':
+      return { from: utcDay(new Date(now.getTime() - 29 * DAY_MS)), to: today };
+    case 'month':
+      return { from: `${today.slice(0, 8)}01`, to: today };
+    default:
+      throw new ValidationError('period', `period must be one of ${PERIODS.join(', ')}`);
+  }
+}
+
+function resolveRange(filters: StatsFilters, now: Date): { from: string; to: string } {
+  if (filters.period) {
+    if (filters.from || filters.to)
+      throw new ValidationError('period', 'give either period or from/to, not both');
+    return periodRange(filters.period, now);
+  }
+  const defaults = periodRange('30d', now);
+  const from = filters.from ? parseDay(filters.from, 'from') : defaults.from;
+  const to = filters.to ? parseDay(filters.to, 'to') : filters.from ? utcDay(now) : defaults.to;
+  if (from > to) throw new ValidationError('to', 'to must not be before from');
+  if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > MAX_DAYS)
+    throw new ValidationError('from', `the range may span at most ${MAX_DAYS} days`);
+  return { from, to };
+}
+
+function parseDay(value: string, field: string): string {
+  const text = value.trim();
+  const date = new Date(`${text}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(date.getTime()) || utcDay(date) !== text)
+    throw new ValidationError(field, `${field} must be a date like 2026-11-24`);
+  return text;
+}
+
+function utcDay(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}

@@ -1,0 +1,28 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+
+/** The master account: its balance is what the owner and admins hand out to members. */
+export const Team = defineEntity({
+  name: 'Team',
+  tableName: 'teams',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+    currency: p.string().length(3),
+    slackTeamId: p.string().length(32).nullable().unique(),
+    masterBalance: p.bigint().default(0),
+    alertsChannel: p.string().length(32).nullable(),
+    /** Members without an auto-recharge rule are alerted when their balance falls below this. */
+    lowBalanceLevel: p.bigint().default(1_000_000),
+    digestChannel: p.string().length(32).nullable(),
+    digestFrequency: p.enum(['daily', 'weekly'] as const).nullable(),
+    digestTime: p.string().length(5).nullable(),
+    digestTimezone: p.string().length(64).nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+  checks: [{ name: 'teams_master_balance_not_negative', expression: 'master_balance >= 0' }],
+});
+export type ITeam = InferEntity<typeof Team>;

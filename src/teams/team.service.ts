@@ -1,0 +1,129 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordAudit } from '../audit/audit.ts';
+import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
+import { issueApiKey } from '../members/api-keys.ts';
+import { Member } from '../members/member.entity.ts';
+import { type MemberView, type TeamView, toMemberView, toTeamView } from '../members/views.ts';
+import type { Orm } from '../platform/database.ts';
+import type { Actor, Channel } from '../shared/actor.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { parseAmount } from '../shared/money.ts';
+import { optionalEmail, requireCurrency, requireName } from '../shared/validation.ts';
+import { Team } from './team.entity.ts';
+
+export const DEFAULT_CURRENCY = 'EUR';
+
+export interface SetupInput {
+  slackTeamId?: string | null;
+  name: string;
+  currency?: string | null;
+  owner: { name: string; email?: string | null; slackUserId?: string | null };
+  via: Channel;
+}
+
+export class TeamService {
+  readonly #orm: Orm;
+  constructor(orm: Orm) {
+    this.#orm = orm;
+  }
+
+  /** Creates a team and its owner; in Slack, the first caller in a workspace without a team. */
+  async setup(input: SetupInput): Promise<{ team: TeamView; owner: MemberView; apiKey: string }> {
+    const name = requireName(input.name, 'team name');
+    const currency = input.currency ? requireCurrency(input.currency) : DEFAULT_CURRENCY;
+    const ownerName = requireName(input.owner.name, 'owner name');
+    const ownerEmail = optionalEmail(input.owner.email, 'owner email');
+    const em = this.#orm.em.fork();
+    return em.transactional(async (tx) => {
+      if (input.slackTeamId) {
+        // Two people running setup at once: the second waits here, then sees the first team.
+        await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`setup:${input.slackTeamId}`]);
+        const existing = await tx.findOne(Team, { slackTeamId: input.slackTeamId });
+        if (existing) {
+          throw new ConflictError(
+            `This workspace already has a team, "${existing.name}"; ask its owner or an admin to add you`,
+          );
+        }
+      }
+      const team = tx.create(Team, { name, currency, slackTeamId: input.slackTeamId ?? null });
+      const key = issueApiKey();
+      const owner = tx.create(Member, {
+        team,
+        name: ownerName,
+        email: ownerEmail,
+        role: 'owner',
+        status: 'active',
+        apiKeyHash: key.hash,
+        apiKeyPrefix: key.visiblePrefix,
+        slackUserId: input.owner.slackUserId ?? null,
+      });
+      await tx.flush();
+      await recordAudit(tx, {
+        teamId: team.id,
+        actor:
+          input.via === 'cli'
+            ? { kind: 'operator', memberId: null, via: 'cli' }
+            : { kind: 'member', memberId: owner.id, via: input.via },
+        action: 'team.setup',
+        subjectMemberId: owner.id,
+        details: { name, currency, owner: ownerName },
+      });
+      return { team: toTeamView(team), owner: toMemberView(owner), apiKey: key.key };
+    });
+  }
+
+  async getBySlackTeam(slackTeamId: string): Promise<TeamView | null> {
+    const team = await this.#orm.em.fork().findOne(Team, { slackTeamId });
+    return team ? toTeamView(team) : null;
+  }
+
+  /** The caller's team (the operator and workers name one). */
+  async get(actor: Actor, teamId?: number): Promise<TeamView> {
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    return toTeamView(await loadTeam(em, callerTeam(caller, teamId)));
+  }
+
+  /** Where low-balance alerts go, and the balance below which a member without a rule is alerted. */
+  async setAlerts(
+    actor: Actor,
+    input: { channel: string; level?: string | number | null },
+  ): Promise<TeamView> {
+    const channel = requireSlackChannel(input.channel);
+    const level =
+      input.level === undefined || input.level === null || input.level === ''
+        ? undefined
+        : parseAmount(input.level, 'level', { allowZero: true });
+    const em = this.#orm.em.fork();
+    return em.transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'set where alerts go');
+      const team = await loadTeam(tx, callerTeam(caller));
+      const before = { channel: team.alertsChannel, level: team.lowBalanceLevel };
+      team.alertsChannel = channel;
+      if (level !== undefined) team.lowBalanceLevel = level;
+      await tx.flush();
+      await recordAudit(tx, {
+        teamId: team.id,
+        actor: caller.party,
+        action: 'team.alerts',
+        details: { before, after: { channel, level: team.lowBalanceLevel } },
+      });
+      return toTeamView(team);
+    });
+  }
+}
+
+export async function loadTeam(em: EntityManager, teamId: number) {
+  const team = await em.findOne(Team, teamId);
+  if (!team) throw new NotFoundError(`Team ${teamId} does not exist`);
+  return team;
+}
+
+/** Slack channel ids (C…, G…); transports turn a `<#C123|name>` mention into the id. */
+export function requireSlackChannel(value: unknown, field = 'channel'): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (!/^[CG][A-Z0-9]{2,30}$/.test(text))
+    throw new ValidationError(field, `${field} must be a Slack channel like #alerts`);
+  return text;
+}

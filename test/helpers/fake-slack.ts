@@ -1,0 +1,238 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: Slack payloads are loose JSON; the assertions say what matters.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the app made to Slack: a Web API method, or a post to a `response_url` (method `response_url`). */
+export interface SlackCall {
+  method: string;
+  args: Record<string, any>;
+  /** The bearer token of a Web API call; response_url posts carry none. */
+  token: string | undefined;
+  /** For response_url posts: the id in the URL, to tell apart the replies to different commands. */
+  responseId?: string;
+  /** What the fake answered (a posted message's `ts`, an opened view's `id`). */
+  response?: Record<string, unknown>;
+}
+
+export interface FakeSlackUser {
+  name: string;
+  email?: string;
+}
+
+type Answer = (args: Record<string, any>) => Record<string, unknown>;
+
+/**
+ * An in-process Slack Web API: answers the methods teamops calls, records every call, and lets
+ * a test make a method fail. The app reaches it through SLACK_API_URL (`apiUrl`) and the
+ * `response_url`s the tests put in their requests (`responseUrl()`).
+ */
+export class FakeSlack {
+  readonly calls: SlackCall[] = [];
+  readonly users = new Map<string, FakeSlackUser>();
+  readonly botUserId = 'UBOT0000001';
+  private readonly failures = new Map<string, string[]>();
+  private readonly waiters = new Set<() => void>();
+  /** response_url posts by id, so waiting for one reply stays cheap when thousands were recorded (bench). */
+  private readonly replies = new Map<string, SlackCall>();
+  private readonly replyWaiters = new Map<string, (call: SlackCall) => void>();
+  private server: Server | undefined;
+  private port = 0;
+  private sequence = 0;
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /** A response_url for one command or click; the replies posted to it are recorded under `id`. */
+  responseUrl(id = `r${++this.sequence}`): string {
+    return `http://127.0.0.1:${this.port}/respond/${id}`;
+  }
+
+  setUser(id: string, user: FakeSlackUser): void {
+    this.users.set(id, user);
+  }
+
+  /** The next call to `method` answers `{ok: false, error}`. */
+  failNext(method: string, error: string): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), error]);
+  }
+
+  callsTo(method: string): SlackCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Replies posted to one response_url, in order. */
+  responses(id: string): SlackCall[] {
+    return this.calls.filter((call) => call.method === 'response_url' && call.responseId === id);
+  }
+
+  clear(): void {
+    this.calls.length = 0;
+    this.replies.clear();
+  }
+
+  /** Resolves with the first recorded call (past or future) that matches; the app's work after the ack is asynchronous. */
+  async waitFor(
+    method: string,
+    predicate: (call: SlackCall) => boolean = () => true,
+    timeoutMs = 5_000,
+  ): Promise<SlackCall> {
+    const find = () => this.calls.find((call) => call.method === method && predicate(call));
+    const found = find();
+    if (found) return found;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const call = find();
+        if (!call) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(call);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        const seen = this.calls.map((call) => call.method).join(', ') || 'none';
+        reject(new Error(`no ${method} call matched within ${timeoutMs} ms (calls seen: ${seen})`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Resolves with the first reply to a response_url; most commands answer through it after the ack. */
+  waitForResponse(id: string, timeoutMs = 5_000): Promise<SlackCall> {
+    const found = this.replies.get(id);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.replyWaiters.delete(id);
+        reject(new Error(`no reply to response_url ${id} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.replyWaiters.set(id, (call) => {
+        clearTimeout(timer);
+        resolve(call);
+      });
+    });
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const args = parseBody(raw, req.headers['content-type'] ?? '');
+
+    const respondMatch = /^\/respond\/(.+)$/.exec(url.pathname);
+    if (respondMatch) {
+      this.record({ method: 'response_url', args, token: undefined, responseId: respondMatch[1]! });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    const method = url.pathname.replace(/^\/api\//, '');
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? args.token;
+    const failures = this.failures.get(method);
+    const failure = failures?.shift();
+    const body = failure ? { ok: false, error: failure } : this.answer(method, args);
+    this.record({ method, args, token, response: body });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  private record(call: SlackCall): void {
+    this.calls.push(call);
+    if (call.responseId !== undefined && !this.replies.has(call.responseId)) {
+      this.replies.set(call.responseId, call);
+      const waiter = this.replyWaiters.get(call.responseId);
+      this.replyWaiters.delete(call.responseId);
+      waiter?.(call);
+    }
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private nextTs(): string {
+    this.sequence += 1;
+    return `1700000000.${String(this.sequence).padStart(6, '0')}`;
+  }
+
+  private answer(method: string, args: Record<string, any>): Record<string, unknown> {
+    const answers: Record<string, Answer> = {
+      'auth.test': () => ({
+        ok: true,
+        url: 'https://fake.slack.com/',
+        team: 'Fake',
+        user: 'teamops',
+        team_id: 'T0FAKE',
+        user_id: this.botUserId,
+        bot_id: 'B0FAKE',
+      }),
+      'chat.postMessage': (a) => ({
+        ok: true,
+        channel: a.channel,
+        ts: this.nextTs(),
+        message: { text: a.text },
+      }),
+      'chat.update': (a) => ({ ok: true, channel: a.channel, ts: a.ts, text: a.text }),
+      'chat.postEphemeral': () => ({ ok: true, message_ts: this.nextTs() }),
+      'views.open': (a) => ({ ok: true, view: { id: `V${++this.sequence}`, ...a.view } }),
+      'views.push': (a) => ({ ok: true, view: { id: `V${++this.sequence}`, ...a.view } }),
+      'views.update': (a) => ({ ok: true, view: { id: a.view_id ?? `V${++this.sequence}`, ...a.view } }),
+      'views.publish': (a) => ({ ok: true, view: { id: `V${++this.sequence}`, ...a.view } }),
+      'conversations.open': (a) => ({ ok: true, channel: { id: `D${String(a.users).split(',')[0]}` } }),
+      'users.info': (a) => {
+        const user = this.users.get(a.user);
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: {
+            id: a.user,
+            name: user.name,
+            real_name: user.name,
+            profile: {
+              real_name: user.name,
+              display_name: user.name,
+              ...(user.email && { email: user.email }),
+            },
+          },
+        };
+      },
+    };
+    return answers[method]?.(args) ?? { ok: false, error: 'unknown_method' };
+  }
+}
+
+export async function startFakeSlack(): Promise<FakeSlack> {
+  return new FakeSlack().start();
+}
+
+/** The WebClient sends form fields, JSON-encoding objects and arrays; response_url posts are JSON. */
+function parseBody(raw: string, contentType: string): Record<string, any> {
+  if (raw === '') return {};
+  if (contentType.includes('application/json')) return JSON.parse(raw) as Record<string, any>;
+  const args: Record<string, any> = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    args[key] = /^[[{]/.test(value) ? tryJson(value) : value;
+  }
+  return args;
+}
+
+function tryJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
