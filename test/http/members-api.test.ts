@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import * as membersRoutes from '../../src/http/api/members.routes.ts';
+import * as teamAdminRoutes from '../../src/http/api/team-admin.routes.ts';
+import { useApi } from '../helpers/api.ts';
+import { seedTeam, useServices } from '../helpers/services.ts';
+
+const h = useServices();
+const api = useApi(h, [membersRoutes, teamAdminRoutes]);
+
+describe('the native API for sub-accounts', () => {
+  it('creates a member whose key is shown once and works at once', async () => {
+    const { owner } = await seedTeam(h.services);
+    const created = await api.call('POST', '/members', owner.apiKey, {
+      name: 'Sales',
+      email: 'sales@acme.test',
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      name: 'Sales',
+      email: 'sales@acme.test',
+      role: 'user',
+      status: 'active',
+      balance: '0.00',
+    });
+    expect(created.json.api_key).toMatch(/^tok_/);
+
+    const shown = await api.call('GET', `/members/${created.json.id}`, owner.apiKey);
+    expect(shown.json.api_key).toMatch(/^tok_.{6}•+$/);
+    const asMember = await api.call('GET', '/members', created.json.api_key);
+    expect(asMember.json.items.map((m: { name: string }) => m.name)).toEqual(['Sales']);
+  });
+
+  it('moves money once per Idempotency-Key and answers with both balances', async () => {
+    const { owner, user } = await seedTeam(h.services, { masterBalance: '100' });
+    const headers = { 'idempotency-key': 'invoice-42' };
+    const first = await api.call(
+      'POST',
+      `/members/${user.id}/credit`,
+      owner.apiKey,
+      { amount: '12.5', reason: 'Q4' },
+      headers,
+    );
+    expect(first.status).toBe(201);
+    expect(first.json).toMatchObject({
+      amount: '12.50',
+      currency: 'EUR',
+      master_balance: '87.50',
+      replayed: false,
+    });
+    expect(first.json.member.balance).toBe('12.50');
+
+    const again = await api.call(
+      'POST',
+      `/members/${user.id}/credit`,
+      owner.apiKey,
+      { amount: '12.5' },
+      headers,
+    );
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json.transfer_id).toBe(first.json.transfer_id);
+
+    const debit = await api.call('POST', `/members/${user.email}/debit`, owner.apiKey, { amount: 2.5 });
+    expect(debit.json.master_balance).toBe('90.00');
+    const history = await api.call('GET', `/transfers?member=${user.id}`, owner.apiKey);
+    expect(history.json.items.map((t: { kind: string; amount: string }) => [t.kind, t.amount])).toEqual([
+      ['debit', '2.50'],
+      ['credit', '12.50'],
+    ]);
+  });
+
+  it.each([
+    ['a malformed amount', 'owner', { amount: 'ten' }, 422, { code: 'validation', field: 'amount' }],
+    ['too many decimals', 'owner', { amount: '1.0000001' }, 422, { code: 'validation', field: 'amount' }],
+    ['more than the master balance', 'owner', { amount: '1000000' }, 402, { code: 'insufficient_funds' }],
+    ['a plain user', 'user', { amount: '1' }, 403, { code: 'forbidden' }],
+  ])('refuses %s with a clear error and moves nothing', async (_case, who, body, status, error) => {
+    const team = await seedTeam(h.services, { masterBalance: '10' });
+    const key = who === 'owner' ? team.owner.apiKey : team.user.apiKey;
+    const res = await api.call('POST', `/members/${team.admin.id}/credit`, key, body);
+    expect(res.status).toBe(status);
+    expect(res.json.error).toMatchObject(error);
+    expect(res.json.error.message).toEqual(expect.any(String));
+    const master = await api.call('GET', '/team', team.owner.apiKey);
+    expect(master.json.master_balance).toBe('10.00');
+  });
+
+  it('answers 401 without a valid key and 404 for an unknown member or endpoint', async () => {
+    const { owner } = await seedTeam(h.services);
+    expect((await api.call('GET', '/members', null)).status).toBe(401);
+    expect((await api.call('GET', '/members', 'tok_nope')).json.error.code).toBe('unauthenticated');
+    expect((await api.call('GET', '/members/999999', owner.apiKey)).status).toBe(404);
+    expect((await api.call('GET', '/nothing-here', owner.apiKey)).status).toBe(404);
+    const bad = await api.call('POST', '/members', owner.apiKey, '{not json');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toBe('The request body is not valid JSON');
+  });
+
+  it('disables, closes and rotates, with the old key refused afterwards', async () => {
+    const { owner, user } = await seedTeam(h.services, { masterBalance: '10' });
+    await api.call('POST', `/members/${user.id}/credit`, owner.apiKey, { amount: '4' });
+    expect((await api.call('POST', `/members/${user.id}/disable`, owner.apiKey)).json.status).toBe(
+      'inactive',
+    );
+    expect((await api.call('GET', '/members', user.apiKey)).status).toBe(403);
+    expect((await api.call('POST', `/members/${user.id}/enable`, owner.apiKey)).json.status).toBe('active');
+    const rotated = await api.call('POST', `/members/${user.id}/key`, user.apiKey);
+    expect((await api.call('GET', '/members', user.apiKey)).status).toBe(401);
+    expect((await api.call('GET', '/members', rotated.json.api_key)).status).toBe(200);
+    const closed = await api.call('DELETE', `/members/${user.id}`, owner.apiKey);
+    expect(closed.json).toMatchObject({ status: 'closed', returned_to_master: '4.00' });
+    expect((await api.call('GET', '/team', owner.apiKey)).json.master_balance).toBe('10.00');
+  });
+
+  it('sets and removes an auto-recharge rule', async () => {
+    const { owner, user } = await seedTeam(h.services);
+    const set = await api.call('PUT', `/members/${user.id}/auto-recharge`, owner.apiKey, {
+      threshold: '5',
+      amount: '20',
+      daily_cap: '100',
+    });
+    expect(set.json).toEqual({ member_id: user.id, threshold: '5.00', amount: '20.00', daily_cap: '100.00' });
+    const cap = await api.call('PUT', `/members/${user.id}/auto-recharge`, owner.apiKey, {
+      threshold: '5',
+      amount: '20',
+      daily_cap: '10',
+    });
+    expect(cap.json.error).toMatchObject({ field: 'daily cap' });
+    expect((await api.call('DELETE', `/members/${user.id}/auto-recharge`, owner.apiKey)).status).toBe(204);
+  });
+});
+
+describe('invitations, role requests and the audit trail', () => {
+  it('invites, lists and revokes', async () => {
+    const { owner } = await seedTeam(h.services);
+    const invited = await api.call('POST', '/invitations', owner.apiKey, {
+      email: 'new@acme.test',
+      role: 'admin',
+    });
+    expect(invited.status).toBe(201);
+    expect(invited.json).toMatchObject({ email: 'new@acme.test', role: 'admin', status: 'pending' });
+    const listed = await api.call('GET', '/invitations', owner.apiKey);
+    expect(listed.json.items.map((i: { email: string }) => i.email)).toEqual(['new@acme.test']);
+    const revoked = await api.call('DELETE', '/invitations/new@acme.test', owner.apiKey);
+    expect(revoked.json.status).toBe('revoked');
+  });
+
+  it('asks for and approves a role change, once', async () => {
+    const { owner, admin, user } = await seedTeam(h.services);
+    const asked = await api.call('POST', '/role-requests', admin.apiKey, { member: user.id, role: 'admin' });
+    expect(asked.json).toMatchObject({ status: 'pending', from_role: 'user', to_role: 'admin' });
+    const approved = await api.call('POST', `/role-requests/${asked.json.id}/approve`, owner.apiKey);
+    expect(approved.json).toMatchObject({ status: 'approved', changed: true });
+    const twice = await api.call('POST', `/role-requests/${asked.json.id}/approve`, owner.apiKey);
+    expect(twice.json.changed).toBe(false);
+    const audit = await api.call('GET', '/audit?limit=5', owner.apiKey);
+    expect(audit.json.items[0]).toMatchObject({
+      action: 'role.approved',
+      via: 'api',
+      subject_member_id: user.id,
+    });
+  });
+});

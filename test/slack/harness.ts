@@ -1,0 +1,124 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { createServices, type Services } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { MemberView, TeamView } from '../../src/members/views.ts';
+import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import { memberActor, operator } from '../../src/shared/actor.ts';
+import { mountSlack, SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
+import { SlackRequests } from '../helpers/slack-requests.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+
+export interface SlackHarness {
+  db: TestDatabase;
+  orm: Orm;
+  services: Services;
+  fakeSlack: FakeSlack;
+  slack: SlackRequests;
+  server: Server;
+  endpoint: string;
+}
+
+/**
+ * The product's Slack endpoint on a real HTTP server, over a database of this file's own, with
+ * the Web API pointed at a fake Slack that records every call. The fake's record is cleared
+ * before each test.
+ */
+export function useSlackApp(slackTeamId = 'T0ACME'): SlackHarness {
+  const h = {} as SlackHarness;
+  beforeAll(async () => {
+    h.db = await createTestDatabase();
+    const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+    h.orm = await connectOrm(h.db.url, logger);
+    h.services = createServices(h.orm, { logger });
+    h.fakeSlack = await startFakeSlack();
+    const config = loadConfig({
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-test-token',
+      SLACK_API_URL: h.fakeSlack.apiUrl,
+      DATABASE_URL: h.db.url,
+      LOG_LEVEL: 'silent',
+    });
+    const app = express();
+    mountSlack(app, { config, logger, services: h.services });
+    h.server = await new Promise<Server>((resolve) => {
+      const server = app.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    h.endpoint = `http://127.0.0.1:${(h.server.address() as AddressInfo).port}${SLACK_EVENTS_PATH}`;
+    h.slack = new SlackRequests({
+      endpoint: h.endpoint,
+      signingSecret: SIGNING_SECRET,
+      teamId: slackTeamId,
+      fakeSlack: h.fakeSlack,
+    });
+  });
+  beforeEach(() => {
+    h.fakeSlack?.clear();
+  });
+  afterAll(async () => {
+    h.server?.closeAllConnections();
+    await new Promise((resolve) => h.server?.close(resolve));
+    await h.fakeSlack?.close();
+    await h.orm?.close(true);
+    await h.db?.drop();
+  });
+  return h;
+}
+
+export interface SeededMember extends MemberView {
+  slackUserId: string;
+}
+
+export interface SlackTeam {
+  team: TeamView;
+  owner: SeededMember;
+  admin: SeededMember;
+  user: SeededMember;
+}
+
+/**
+ * A team in the workspace with an owner, an admin and a user, each linked to a Slack user, and
+ * 1,000 on the master balance. Built through the services, as `/team setup` and friends would.
+ */
+export async function seedSlackTeam(
+  h: SlackHarness,
+  options: { currency?: string } = {},
+): Promise<SlackTeam> {
+  const { services } = h;
+  const { team, owner } = await services.teams.setup({
+    slackTeamId: h.slack.teamId,
+    name: 'Acme',
+    currency: options.currency ?? 'EUR',
+    owner: { name: 'Olivia Owner', email: 'olivia@acme.test', slackUserId: 'U0OWNER' },
+    via: 'slack',
+  });
+  await services.ledger.topUp(operator, { teamId: team.id, amount: '1000' });
+  const ownerActor = memberActor(owner.id, 'slack');
+  const admin = await services.members.create(ownerActor, { name: 'Adam Admin', email: 'adam@acme.test' });
+  await services.members.link(ownerActor, { id: admin.member.id }, 'U0ADMIN');
+  const request = await services.approvals.request(ownerActor, {
+    member: { id: admin.member.id },
+    role: 'admin',
+  });
+  await services.approvals.approve(ownerActor, request.id);
+  const user = await services.members.create(ownerActor, { name: 'Uma User', email: 'uma@acme.test' });
+  await services.members.link(ownerActor, { id: user.member.id }, 'U0USER');
+  const show = (id: number) => services.members.show(ownerActor, { id }) as Promise<SeededMember>;
+  return {
+    team: await services.teams.get(ownerActor),
+    owner: await show(owner.id),
+    admin: await show(admin.member.id),
+    user: await show(user.member.id),
+  };
+}
+
+/** The text a reply showed, blocks included, for assertions on what the person reads. */
+export function shown(call: { args: Record<string, unknown> }): string {
+  return JSON.stringify([call.args.text, call.args.blocks, call.args.view]);
+}

@@ -1,0 +1,94 @@
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createServices, type Services } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import { openQueues, type Queues } from '../../src/platform/queue.ts';
+import { startWorkers, type Workers } from '../../workers/index.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { TEST_REDIS_URL } from '../helpers/env.ts';
+import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { silentLogger, uniquePrefix } from './helpers.ts';
+
+export const PUBLIC_URL = 'http://teamops.test';
+
+export interface WorkerHarness {
+  db: TestDatabase;
+  orm: Orm;
+  services: Services;
+  config: Config;
+  queues: Queues;
+  workers: Workers;
+  slack: FakeSlack;
+  smtp: TestSmtpServer;
+  /** Raw SQL on the test database, for looking behind the services. */
+  sql: pg.Pool;
+  /** The environment a worker process for this harness would get. */
+  env: Record<string, string>;
+}
+
+/**
+ * The whole background half on a database of this file's own: services, queues on Redis under
+ * a prefix of its own, the relay and every worker in-process, an SMTP server and a fake Slack.
+ */
+export function useWorkerHarness(
+  options: { workers?: boolean; backend?: 'redis' | 'postgres' } = {},
+): WorkerHarness {
+  const harness = {} as WorkerHarness;
+  beforeAll(async () => {
+    harness.db = await createTestDatabase();
+    harness.slack = await startFakeSlack();
+    harness.smtp = await startSmtpServer();
+    harness.env = {
+      DATABASE_URL: harness.db.url,
+      ...(options.backend === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
+      QUEUE_PREFIX: uniquePrefix('workers'),
+      SLACK_SIGNING_SECRET: 'test-signing-secret',
+      SLACK_BOT_TOKEN: 'xoxb-test-token',
+      SLACK_API_URL: harness.slack.apiUrl,
+      SMTP_URL: harness.smtp.url,
+      MAIL_FROM: 'teamops <no-reply@teamops.test>',
+      PUBLIC_URL,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    };
+    harness.config = loadConfig(harness.env);
+    harness.orm = await connectOrm(harness.db.url, silentLogger);
+    harness.services = createServices(harness.orm);
+    harness.queues = openQueues(harness.config, harness.db.url, silentLogger);
+    harness.sql = new pg.Pool({ connectionString: harness.db.url, max: 3 });
+    if (options.workers !== false) {
+      harness.workers = startWorkers(
+        {
+          config: harness.config,
+          logger: silentLogger,
+          orm: harness.orm,
+          services: harness.services,
+          queues: harness.queues,
+        },
+        { databaseUrl: harness.db.url, relay: { pollIntervalMs: 500 } },
+      );
+      await harness.workers.ready();
+    }
+  });
+  afterAll(async () => {
+    await harness.workers?.stop();
+    await harness.queues?.close();
+    await harness.sql?.end();
+    await harness.orm?.close(true);
+    await harness.slack?.close();
+    await harness.smtp?.close();
+    await harness.db?.drop();
+  });
+  return harness;
+}
+
+/** The token of an invitation, as its delivery job carries it (the database keeps only its hash). */
+export async function invitationToken(sql: pg.Pool, invitationId: number): Promise<string> {
+  const { rows } = await sql.query<{ payload: { token: string } }>(
+    `select payload from outbox where job = 'invitation.send' and (payload->>'invitationId')::int = $1`,
+    [invitationId],
+  );
+  if (!rows[0]) throw new Error(`no delivery job for invitation ${invitationId}`);
+  return rows[0].payload.token;
+}
