@@ -1,0 +1,113 @@
+/**
+ * bench:ledger — credits and debits per second through the ledger service against one master
+ * account, with 1, 8 and 32 concurrent callers, next to a raw-SQL baseline measured in the
+ * same run on the same tables: one guarded two-row update plus one insert per transaction.
+ * Target: at 8 callers, the service does at least 1.0× the baseline.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createServices } from '../src/app.ts';
+import { memberActor, operator } from '../src/shared/actor.ts';
+import { createBenchDatabase, type LoadResult, migratedOrm, runLoad, writeResults } from './lib.ts';
+
+const CONCURRENCY = [1, 8, 32];
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+/** Short rounds, each measuring both back to back; the verdict is on the median round (the machine is shared and noisy). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const MEMBERS = 64;
+
+const db = await createBenchDatabase('ledger');
+const orm = await migratedOrm(db, 40);
+const pool = new pg.Pool({ connectionString: db.url, max: 40 });
+try {
+  const services = createServices(orm);
+  const { team, owner } = await services.teams.setup({ name: 'Bench', owner: { name: 'Owner' }, via: 'cli' });
+  await services.ledger.topUp(operator, { teamId: team.id, amount: '100000000' });
+  const ownerActor = memberActor(owner.id, 'api');
+  const members: number[] = [];
+  for (let i = 0; i < MEMBERS; i++) {
+    const { member } = await services.members.create(ownerActor, { name: `m${i}` });
+    await services.ledger.credit(ownerActor, { member: { id: member.id }, amount: '100000' });
+    members.push(member.id);
+  }
+  const memberFor = (caller: number, sequence: number) => members[(caller * 7 + sequence) % MEMBERS]!;
+
+  // The baseline: what one credit costs when written by hand, with nothing around it.
+  const baseline = async (caller: number, sequence: number) => {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const debited = await client.query(
+        'update teams set master_balance = master_balance - $1 where id = $2 and master_balance >= $1',
+        [10_000, team.id],
+      );
+      if (debited.rowCount !== 1) throw new Error('baseline ran out of money');
+      await client.query('update members set balance = balance + $1 where id = $2', [
+        10_000,
+        memberFor(caller, sequence),
+      ]);
+      await client.query(
+        `insert into transfers (team_id, kind, to_member_id, amount, idempotency_key, request_hash, actor_kind, via, created_at)
+         values ($1, 'credit', $2, $3, $4, '', 'operator', 'cli', now())`,
+        [team.id, memberFor(caller, sequence), 10_000, randomUUID()],
+      );
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  // The product: authorization, validation, idempotency, audit and the balance-low check included.
+  const service = (caller: number, sequence: number) =>
+    services.ledger[sequence % 2 === 0 ? 'credit' : 'debit'](ownerActor, {
+      member: { id: memberFor(caller, sequence) },
+      amount: '0.01',
+      idempotencyKey: randomUUID(),
+    });
+
+  const rows: Array<{
+    callers: number;
+    baseline: LoadResult;
+    service: LoadResult;
+    ratio: number;
+    roundRatios: number[];
+  }> = [];
+  for (const callers of CONCURRENCY) {
+    const runs: { baseline: LoadResult[]; service: LoadResult[] } = { baseline: [], service: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.baseline.push(await runLoad(callers, SECONDS * 1000, baseline));
+      runs.service.push(await runLoad(callers, SECONDS * 1000, service));
+    }
+    const roundRatios = runs.service.map((r, i) => r.perSecond / runs.baseline[i]!.perSecond);
+    const medianRound = [...roundRatios.keys()].sort((a, b) => roundRatios[a]! - roundRatios[b]!)[
+      Math.floor(ROUNDS / 2)
+    ]!;
+    const row = {
+      callers,
+      baseline: runs.baseline[medianRound]!,
+      service: runs.service[medianRound]!,
+      ratio: roundRatios[medianRound]!,
+      roundRatios,
+    };
+    rows.push(row);
+    console.log(
+      `${String(callers).padStart(2)} callers: service ${row.service.perSecond.toFixed(0).padStart(5)}/s ` +
+        `(p99 ${row.service.p99Ms.toFixed(1)} ms)  baseline ${row.baseline.perSecond.toFixed(0).padStart(5)}/s ` +
+        `(p99 ${row.baseline.p99Ms.toFixed(1)} ms)  median ratio ${row.ratio.toFixed(2)}×  ` +
+        `(rounds ${roundRatios.map((r) => r.toFixed(2)).join(', ')})`,
+    );
+  }
+  const at8 = rows.find((r) => r.callers === 8)!;
+  const verdict = at8.ratio >= 1.0 ? 'met' : 'NOT met';
+  console.log(`target (8 callers ≥ 1.0× baseline): ${verdict} at ${at8.ratio.toFixed(2)}×`);
+  console.log(
+    `results written to ${await writeResults('ledger', { secondsPerRun: SECONDS, rounds: ROUNDS, rows })}`,
+  );
+} finally {
+  await pool.end();
+  await orm.close(true);
+  await db.drop();
+}

@@ -1,0 +1,280 @@
+/**
+ * bench:slack — ack latency of `/team credit` and `/team list` with 50 signed requests always in
+ * flight against the real POST /slack/events, next to a bare Bolt app that acks the same request
+ * and does nothing else, measured in the same run. Each of the 50 callers sends its next command
+ * as soon as the previous one is acked, so the product's work after the ack piles up behind it
+ * while acks go on; after each run that backlog is drained and its throughput reported too.
+ * Target: teamops' p99 at most 2x the bare app's p99, and under 100 ms.
+ *
+ * Three threads: the servers (main, the event loop being measured), the 50 callers, and the fake
+ * Slack Web API that receives the product's replies, so neither side's clients slow the other.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { App, ExpressReceiver } from '@slack/bolt';
+import express from 'express';
+import { createServices } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { memberActor, operator } from '../src/shared/actor.ts';
+import { mountSlack, SLACK_EVENTS_PATH } from '../src/slack/index.ts';
+import { startFakeSlack } from '../test/helpers/fake-slack.ts';
+import { SlackRequests } from '../test/helpers/slack-requests.ts';
+import { createBenchDatabase, migratedOrm, percentile, writeResults } from './lib.ts';
+
+const CONCURRENCY = 50;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = 2;
+const MEMBERS = 50;
+const SIGNING_SECRET = 'bench-signing-secret';
+const SLACK_TEAM = 'T0BENCH';
+
+/** What the fake Slack thread is asked: its URLs, or to wait until `replies` commands have been answered. */
+type SlackOrder = { start: true } | { replies: number };
+
+if (isMainThread) await main();
+else if (workerData?.role === 'load') await loadThread();
+else if (workerData?.role === 'slack') await slackThread();
+
+/**
+ * The servers run on the main thread. The 50 callers and the fake Slack Web API run on a worker
+ * thread, so the clients' own work does not sit on the event loop being measured.
+ */
+async function main(): Promise<void> {
+  const loadWorker = thread('load');
+  const slackWorker = thread('slack');
+  const { apiUrl, respondUrl } = await slackWorker.ask<{ apiUrl: string; respondUrl: string }>({
+    start: true,
+  });
+
+  const db = await createBenchDatabase('slack');
+  const orm = await migratedOrm(db, 40);
+  const servers: Server[] = [];
+  try {
+    const logger = createLogger('silent');
+    const services = createServices(orm, { logger });
+    const config = loadConfig({
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_API_URL: apiUrl,
+      LOG_LEVEL: 'silent',
+    });
+    const { team, owner } = await services.teams.setup({
+      slackTeamId: SLACK_TEAM,
+      name: 'Bench',
+      owner: { name: 'Owner', slackUserId: 'U0OWNER' },
+      via: 'cli',
+    });
+    await services.ledger.topUp(operator, { teamId: team.id, amount: '100000000' });
+    const ownerActor = memberActor(owner.id, 'slack');
+    const members: number[] = [];
+    for (let i = 0; i < MEMBERS; i++)
+      members.push((await services.members.create(ownerActor, { name: `m${i}` })).member.id);
+
+    // The product: signature check, parse, ack; then the caller, the service, the reply, App Home.
+    const product = express();
+    // BENCH_AFTER_ACK overrides how many commands run at once after their ack (the product's default otherwise).
+    const afterAckConcurrency = process.env.BENCH_AFTER_ACK ? Number(process.env.BENCH_AFTER_ACK) : undefined;
+    mountSlack(product, { config, logger, services }, afterAckConcurrency ? { afterAckConcurrency } : {});
+    // The baseline: the same Bolt stack acking the same request, with nothing behind it.
+    const bareReceiver = new ExpressReceiver({ signingSecret: SIGNING_SECRET, endpoints: SLACK_EVENTS_PATH });
+    const bare = new App({
+      token: 'xoxb-bench',
+      receiver: bareReceiver,
+      clientOptions: { slackApiUrl: apiUrl },
+    });
+    bare.command('/team', async ({ ack }) => {
+      await ack();
+    });
+    const endpoints = {
+      product: await listen(product, servers),
+      bare: await listen(bareReceiver.app, servers),
+    };
+
+    // How long the servers' event loop was held up: an ack waits behind whatever else runs on it.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    const load = async (which: 'bare' | 'product', command: LoadOrder['command'], ms: number) => {
+      loopDelay.reset();
+      loopDelay.enable();
+      const started = performance.now();
+      const order: LoadOrder = { endpoint: endpoints[which], command, members, ms, respondUrl };
+      const latencies = await loadWorker.ask<number[]>(order);
+      const sent = performance.now();
+      // The product answers every command after its ack; wait for all of them before the next run.
+      let drainMs = 0;
+      let answeredPerSecond = 0;
+      if (which === 'product') {
+        await slackWorker.ask({ replies: latencies.length } satisfies SlackOrder);
+        const finished = performance.now();
+        drainMs = finished - sent;
+        answeredPerSecond = (latencies.length * 1000) / (finished - started);
+      }
+      loopDelay.disable();
+      return { latencies, drainMs, answeredPerSecond, loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6) };
+    };
+
+    const rows = [];
+    for (const command of ['credit', 'list'] as const) {
+      await load('bare', command, 300);
+      await load('product', command, 300);
+      const runs = {
+        bare: [] as Awaited<ReturnType<typeof load>>[],
+        product: [] as Awaited<ReturnType<typeof load>>[],
+      };
+      // Alternate the two so that drift in the machine's load hits both alike.
+      for (let r = 0; r < ROUNDS; r++) {
+        runs.bare.push(await load('bare', command, SECONDS * 1000));
+        runs.product.push(await load('product', command, SECONDS * 1000));
+      }
+      const bareStats = summary(runs.bare.flatMap((run) => run.latencies));
+      const productStats = summary(runs.product.flatMap((run) => run.latencies));
+      const ratio = round(productStats.p99Ms / bareStats.p99Ms);
+      rows.push({
+        command: `/team ${command}`,
+        bare: { ...bareStats, eventLoopDelayP99Ms: runs.bare.map((run) => run.loopDelayP99Ms) },
+        product: {
+          ...productStats,
+          eventLoopDelayP99Ms: runs.product.map((run) => run.loopDelayP99Ms),
+          drainMs: runs.product.map((run) => Math.round(run.drainMs)),
+          answeredPerSecond: runs.product.map((run) => Math.round(run.answeredPerSecond)),
+        },
+        p99Ratio: ratio,
+        meetsTarget: ratio <= 2 && productStats.p99Ms < 100,
+      });
+    }
+
+    console.log(
+      `bench:slack — ack latency, ${CONCURRENCY} signed requests in flight, ${ROUNDS}×${SECONDS}s each`,
+    );
+    console.log(
+      'command        | bare acks/s  p50 / p99 ms | teamops acks/s  p50 / p99 ms | p99 ratio | answered/s | target',
+    );
+    for (const row of rows) {
+      console.log(
+        `${row.command.padEnd(14)} | ${String(row.bare.perSecond).padStart(11)}  ${`${row.bare.p50Ms} / ${row.bare.p99Ms}`.padEnd(12)} | ` +
+          `${String(row.product.perSecond).padStart(14)}  ${`${row.product.p50Ms} / ${row.product.p99Ms}`.padEnd(12)} | ` +
+          `${`${row.p99Ratio}×`.padEnd(9)} | ${row.product.answeredPerSecond.join(', ').padEnd(10)} | ${row.meetsTarget ? 'met' : 'MISSED'}`,
+      );
+    }
+    const file = await writeResults('slack', {
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      rows,
+    });
+    console.log(`wrote ${file}`);
+  } finally {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await loadWorker.terminate();
+    await slackWorker.terminate();
+    await orm.close(true);
+    await db.drop();
+  }
+
+  function summary(latencies: number[]) {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return {
+      requests: sorted.length,
+      perSecond: Math.round(sorted.length / (ROUNDS * SECONDS)),
+      p50Ms: round(percentile(sorted, 0.5)),
+      p99Ms: round(percentile(sorted, 0.99)),
+      maxMs: round(sorted.at(-1) ?? Number.NaN),
+    };
+  }
+}
+
+interface LoadOrder {
+  endpoint: string;
+  command: 'credit' | 'list';
+  members: number[];
+  ms: number;
+  /** The fake Slack's response_url base. */
+  respondUrl: string;
+}
+
+/** A worker thread running this file in `role`, asked one thing at a time. */
+function thread(role: 'load' | 'slack') {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role } });
+  const waiting: Array<(value: unknown) => void> = [];
+  worker.on('message', (message) => waiting.shift()?.(message));
+  worker.on('error', (error) => {
+    console.error(error);
+    process.exit(1);
+  });
+  return {
+    ask<T>(message: unknown): Promise<T> {
+      return new Promise<T>((resolve) => {
+        waiting.push(resolve as (value: unknown) => void);
+        worker.postMessage(message);
+      });
+    },
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** 50 callers, each sending a command and timing its ack, then sending the next. */
+async function loadThread(): Promise<void> {
+  const port = parentPort!;
+  port.on('message', async (order: LoadOrder) => {
+    let replyId = 0;
+    const client = new SlackRequests({
+      endpoint: order.endpoint,
+      signingSecret: SIGNING_SECRET,
+      teamId: SLACK_TEAM,
+      fakeSlack: { botUserId: 'UBOT', responseUrl: (id = `r${++replyId}`) => `${order.respondUrl}${id}` },
+    });
+    const text = (sequence: number) =>
+      order.command === 'credit'
+        ? `credit ${order.members[sequence % order.members.length]} 0.01 bench`
+        : 'list';
+    const latencies: number[] = [];
+    const deadline = performance.now() + order.ms;
+    let sequence = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < deadline) {
+          const t0 = performance.now();
+          const res = await client.command('U0OWNER', text(sequence++));
+          latencies.push(performance.now() - t0);
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text}`);
+        }
+      }),
+    );
+    port.postMessage(latencies);
+  });
+}
+
+/** The fake Slack Web API: counts the product's answers and fails the run on an error answer. */
+async function slackThread(): Promise<void> {
+  const port = parentPort!;
+  const fakeSlack = await startFakeSlack();
+  port.on('message', async (order: SlackOrder) => {
+    if ('start' in order) {
+      port.postMessage({ apiUrl: fakeSlack.apiUrl, respondUrl: fakeSlack.responseUrl('') });
+      return;
+    }
+    const answers = () => fakeSlack.callsTo('response_url');
+    while (answers().length < order.replies) await new Promise((resolve) => setTimeout(resolve, 20));
+    const failed = answers().find((call) => /:boom:|:no_entry:|:warning:/.test(String(call.args.text)));
+    if (failed) throw new Error(String(failed.args.text));
+    fakeSlack.clear();
+    port.postMessage({ answered: order.replies });
+  });
+}
+
+async function listen(app: express.Application, servers: Server[]): Promise<string> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}${SLACK_EVENTS_PATH}`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
