@@ -23,7 +23,11 @@ export interface RelayOptions {
 export interface OutboxRelay {
   /** Stops after the batch in flight; rows it had not claimed stay for the next relay. */
   stop(): Promise<void>;
-  /** Resolves once the LISTEN connection is up (tests wait for it before counting on wake-ups). */
+  /**
+   * Resolves once the LISTEN connection is up and the catch-up pass it triggers has run, so
+   * every row committed before then has been moved (tests wait for it before counting on
+   * wake-ups).
+   */
   listening(): Promise<void>;
 }
 
@@ -83,7 +87,28 @@ export function startOutboxRelay(
       wakeUp = done;
     });
 
-  const listener = startListener(databaseUrl, wake, log, () => stopped);
+  // Passes run one after another; a waiter is released by the first pass that started after it
+  // was registered, which therefore saw every row committed before.
+  let passesStarted = 0;
+  const passWaiters: { pass: number; release: () => void }[] = [];
+  const afterNextPass = () =>
+    new Promise<void>((release) => passWaiters.push({ pass: passesStarted + 1, release }));
+  const releasePassWaiters = (finished: number) => {
+    for (const waiter of passWaiters.filter((w) => w.pass <= finished)) {
+      passWaiters.splice(passWaiters.indexOf(waiter), 1);
+      waiter.release();
+    }
+  };
+  let caughtUp: Promise<void> | undefined;
+  const listener = startListener(
+    databaseUrl,
+    wake,
+    log,
+    () => stopped,
+    () => {
+      caughtUp ??= afterNextPass();
+    },
+  );
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect();
@@ -162,9 +187,10 @@ export function startOutboxRelay(
     let lastMoved = 0;
     while (!stopped) {
       pendingWake = false;
+      const pass = ++passesStarted;
       try {
         const batchStarted = performance.now();
-        const moved = await relayBatch();
+        const moved = await relayBatch().finally(() => releasePassWaiters(pass));
         if (moved > 0)
           log.debug({ moved, ms: Math.round(performance.now() - batchStarted) }, 'outbox rows relayed');
         if (failures > 0) log.info({ failures }, 'outbox relay recovered');
@@ -200,17 +226,27 @@ export function startOutboxRelay(
         stopped = true;
         wakeUp?.();
         await loop;
+        releasePassWaiters(Number.POSITIVE_INFINITY);
         await listener.stop();
         await pool.end();
       })();
       return stopping;
     },
-    listening: () => listener.ready,
+    async listening() {
+      await listener.ready;
+      await caughtUp;
+    },
   };
 }
 
 /** A LISTEN connection that reconnects on its own; every (re)connect also triggers a pass. */
-function startListener(databaseUrl: string, onNotify: () => void, log: Logger, isStopped: () => boolean) {
+function startListener(
+  databaseUrl: string,
+  onNotify: () => void,
+  log: Logger,
+  isStopped: () => boolean,
+  onListening: () => void,
+) {
   let client: pg.Client | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
@@ -233,6 +269,7 @@ function startListener(databaseUrl: string, onNotify: () => void, log: Logger, i
       await next.connect();
       await next.query(`listen ${CHANNEL}`);
       attempt = 0;
+      onListening();
       markReady();
       // Rows committed while the connection was down sent notifications nobody heard.
       onNotify();
