@@ -4,10 +4,13 @@
  * same Redis. Targets: the outbox path keeps at least 50% of the bare throughput; p99 latency
  * ≤ 250 ms.
  *
- * - Throughput: CALLERS callers issue causes back to back (saturation). A cause is a
- *   transaction that commits one outbox row (the statement enqueueJob runs); for bare BullMQ it
- *   is one `add`. "Causes alone" is the rate at which those transactions commit with nothing
- *   relaying them: the ceiling of the outbox path on this machine.
+ * - Throughput: CALLERS callers issue causes back to back (saturation). A cause commits one
+ *   outbox row (the statement enqueueJob runs); for bare BullMQ it is one `add`. Two outbox paths:
+ *   - grouped: causes arriving together share a commit through the WriteCombiner, as the
+ *     product's hot paths (ledger postings per team, charges per member) commit theirs; every
+ *     cause still has its own row, job and handler run, and is answered after its commit;
+ *   - one transaction per cause: each cause commits alone. "Causes alone" is the rate at which
+ *     those transactions commit with nothing relaying them: that path's ceiling here.
  * - Latency: causes at a steady RATE per second (well below saturation, as in service), from
  *   the moment a cause has committed (or `add` returned) to the moment its handler runs.
  *
@@ -20,6 +23,8 @@ import pg from 'pg';
 import { createLogger } from '../src/logger.ts';
 import { startOutboxRelay } from '../src/outbox/relay.ts';
 import { openQueues, type QueueJob } from '../src/platform/queue.ts';
+import { WriteCombiner } from '../src/shared/write-combiner.ts';
+import { type CpuReading, cpuPerThousand, readCpu } from './cpu.ts';
 import { createBenchDatabase, migratedOrm, percentile, writeResults } from './lib.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 4000);
@@ -37,6 +42,8 @@ interface PathResult {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU seconds per 1,000 jobs, by process. */
+  cpu?: CpuReading;
 }
 
 type Cause = (id: string) => Promise<void>;
@@ -64,6 +71,25 @@ async function commitCause(id: string): Promise<void> {
     ['digest.schedule', JSON.stringify({ teamId: 1, cause: id })],
   );
 }
+
+/**
+ * A cause of the grouped path: the same row, written by a batch insert for every cause that
+ * arrived while the previous batch was committing (one team's hot path, as in the product).
+ */
+const causeBatches = new WriteCombiner<'team', string, void>(
+  async (_team, ids) => {
+    await pool.query(
+      `insert into outbox (job, payload, dedup_key, available_at, created_at)
+       select 'digest.schedule', jsonb_build_object('teamId', 1, 'cause', id), null, now(), now()
+         from unnest($1::text[]) as id`,
+      [ids],
+    );
+    return ids.map(() => ({ ok: true as const, value: undefined }));
+  },
+  // The same bounds as the ledger's per-team batches.
+  { maxWeight: 200, weight: () => 1, lingerMs: 5 },
+);
+const groupedCause: Cause = (id) => causeBatches.submit('team', id);
 
 /** Tracks cause → handler latency; a handler may run before its cause's caller sees the commit return. */
 function tracker(count: number) {
@@ -118,6 +144,7 @@ async function saturate(count: number, cause: Cause, queue: string): Promise<Pat
   const track = tracker(count);
   const worker = noopWorker(queue, track.handled);
   await worker.ready();
+  const cpuBefore = readCpu();
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -131,6 +158,7 @@ async function saturate(count: number, cause: Cause, queue: string): Promise<Pat
   );
   await track.done;
   const result = summarize(track.latencies, (performance.now() - started) / 1000);
+  result.cpu = cpuPerThousand(cpuBefore, readCpu(), count);
   await worker.close();
   return result;
 }
@@ -168,6 +196,7 @@ function noopWorker(queue: string, handled: (id: string) => void) {
 
 /** Commits with nothing relaying them: the outbox path cannot go faster than this. */
 async function causesAlone(count: number): Promise<PathResult> {
+  const cpuBefore = readCpu();
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -176,8 +205,9 @@ async function causesAlone(count: number): Promise<PathResult> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuPerThousand(cpuBefore, readCpu(), count);
   await pool.query('update outbox set dispatched_at = now() where dispatched_at is null');
-  return { jobs: count, seconds, perSecond: count / seconds, p50Ms: Number.NaN, p99Ms: Number.NaN };
+  return { jobs: count, seconds, perSecond: count / seconds, p50Ms: Number.NaN, p99Ms: Number.NaN, cpu };
 }
 
 async function withRelay<T>(work: () => Promise<T>): Promise<T> {
@@ -204,25 +234,34 @@ const bareCause = (queue: string) => async (id: string) => {
 try {
   // Warm connections, scripts and the JIT before timing anything.
   await saturate(300, bareCause('bench-warm'), 'bench-warm');
+  await withRelay(() => saturate(300, groupedCause, 'digests'));
   await withRelay(() => saturate(300, commitCause, 'digests'));
 
   const runs = {
     bare: [] as PathResult[],
-    outbox: [] as PathResult[],
+    grouped: [] as PathResult[],
+    single: [] as PathResult[],
     causesAlone: [] as PathResult[],
     bareLatency: [] as PathResult[],
-    outboxLatency: [] as PathResult[],
+    groupedLatency: [] as PathResult[],
+    singleLatency: [] as PathResult[],
   };
   for (let round = 0; round < ROUNDS; round++) {
     const queue = `bench-bare-${bareQueue++}`;
     runs.bare.push(await saturate(JOBS, bareCause(queue), queue));
-    runs.outbox.push(await withRelay(() => saturate(JOBS, commitCause, 'digests')));
+    runs.grouped.push(await withRelay(() => saturate(JOBS, groupedCause, 'digests')));
+    runs.single.push(await withRelay(() => saturate(JOBS, commitCause, 'digests')));
     runs.causesAlone.push(await causesAlone(JOBS));
     runs.bareLatency.push(await paced(LATENCY_JOBS, bareCause(queue), queue));
-    runs.outboxLatency.push(await withRelay(() => paced(LATENCY_JOBS, commitCause, 'digests')));
+    runs.groupedLatency.push(await withRelay(() => paced(LATENCY_JOBS, groupedCause, 'digests')));
+    runs.singleLatency.push(await withRelay(() => paced(LATENCY_JOBS, commitCause, 'digests')));
   }
   const best = (list: PathResult[]) => list.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
-  const steadiest = (list: PathResult[]) => list.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a));
+  // Latency tails differ a lot from round to round here; the round with the median p99 is the figure.
+  const medianRound = (list: PathResult[]) => [...list].sort((a, b) => a.p99Ms - b.p99Ms)[list.length >> 1]!;
+  // Each round's paths ran back to back, under about the same load from the rest of the
+  // machine; the median round is the figure (the best of each path may come from different rounds).
+  const ratios = (list: PathResult[]) => list.map((path, i) => path.perSecond / runs.bare[i]!.perSecond);
   const result = {
     backend: queues.backend,
     jobs: JOBS,
@@ -230,35 +269,54 @@ try {
     rate: RATE,
     workerConcurrency: WORKER_CONCURRENCY,
     bare: best(runs.bare),
-    outbox: best(runs.outbox),
+    grouped: best(runs.grouped),
+    single: best(runs.single),
     causesAlone: best(runs.causesAlone),
-    bareLatency: steadiest(runs.bareLatency),
-    outboxLatency: steadiest(runs.outboxLatency),
-    // Each round's paths ran back to back, under about the same load from the rest of the
-    // machine; the median round is the figure (the best of each path may come from different rounds).
-    perRoundRatios: runs.outbox.map((outbox, i) => outbox.perSecond / runs.bare[i]!.perSecond),
-    throughputRatio: median(runs.outbox.map((outbox, i) => outbox.perSecond / runs.bare[i]!.perSecond)),
+    bareLatency: medianRound(runs.bareLatency),
+    groupedLatency: medianRound(runs.groupedLatency),
+    singleLatency: medianRound(runs.singleLatency),
+    groupedRatios: ratios(runs.grouped),
+    groupedRatio: median(ratios(runs.grouped)),
+    singleRatios: ratios(runs.single),
+    singleRatio: median(ratios(runs.single)),
+    causesAloneRatio: median(ratios(runs.causesAlone)),
     rounds: runs,
   };
   const ms = (value: number) => `${value.toFixed(1).padStart(6)} ms`;
   const rate = (r: PathResult) => `${r.perSecond.toFixed(0).padStart(6)} jobs/s`;
+  const cpu = (r: PathResult) =>
+    r.cpu
+      ? `  CPU s per 1,000: node ${r.cpu.node.toFixed(2)}, postgres ${r.cpu.postgres.toFixed(2)}, redis ${r.cpu.redis.toFixed(2)}`
+      : '';
+  const percent = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
+  const percents = (list: number[]) => list.map(percent).join(', ');
   console.log(`bench:queue (${queues.backend}; best of ${ROUNDS} rounds)`);
   console.log(`throughput, ${JOBS} jobs from ${CALLERS} callers:`);
-  console.log(`  bare BullMQ            ${rate(result.bare)}`);
-  console.log(`  outbox→relay→BullMQ    ${rate(result.outbox)}`);
+  console.log(`  bare BullMQ                  ${rate(result.bare)}${cpu(result.bare)}`);
+  console.log(`  outbox, grouped causes       ${rate(result.grouped)}${cpu(result.grouped)}`);
+  console.log(`  outbox, one commit per cause ${rate(result.single)}${cpu(result.single)}`);
   console.log(
-    `  causes alone           ${rate(result.causesAlone)}  (commits with no relay: the outbox path's ceiling)`,
+    `  causes alone (one commit each, no relay: that path's ceiling) ${rate(result.causesAlone)}${cpu(result.causesAlone)}`,
   );
-  console.log(`latency at ${RATE} causes/s, ${LATENCY_JOBS} jobs:`);
+  console.log(`latency at ${RATE} causes/s, ${LATENCY_JOBS} jobs (median round by p99):`);
+  for (const [label, r] of [
+    ['bare BullMQ                 ', result.bareLatency],
+    ['outbox, grouped causes      ', result.groupedLatency],
+    ['outbox, one commit per cause', result.singleLatency],
+  ] as const) {
+    console.log(`  ${label} p50 ${ms(r.p50Ms)}   p99 ${ms(r.p99Ms)}`);
+  }
+  for (const [label, list] of [
+    ['grouped', runs.groupedLatency],
+    ['one commit per cause', runs.singleLatency],
+  ] as const) {
+    console.log(`  p99 by round, ${label}: ${list.map((r) => r.p99Ms.toFixed(0)).join(', ')} ms`);
+  }
   console.log(
-    `  bare BullMQ            p50 ${ms(result.bareLatency.p50Ms)}   p99 ${ms(result.bareLatency.p99Ms)}`,
+    `outbox / bare throughput, median round: grouped ${percent(result.groupedRatio)} (target ≥ 50%; rounds ${percents(result.groupedRatios)}); one commit per cause ${percent(result.singleRatio)} (rounds ${percents(result.singleRatios)}; its ceiling ${percent(result.causesAloneRatio)})`,
   );
   console.log(
-    `  outbox→relay→BullMQ    p50 ${ms(result.outboxLatency.p50Ms)}   p99 ${ms(result.outboxLatency.p99Ms)}`,
-  );
-  const percent = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
-  console.log(
-    `outbox / bare throughput, median round: ${percent(result.throughputRatio)} (target ≥ 50%; per round: ${result.perRoundRatios.map(percent).join(', ')}); outbox p99 ${result.outboxLatency.p99Ms.toFixed(0)} ms (target ≤ 250 ms)`,
+    `outbox p99: grouped ${result.groupedLatency.p99Ms.toFixed(0)} ms, one commit per cause ${result.singleLatency.p99Ms.toFixed(0)} ms (target ≤ 250 ms)`,
   );
   console.log(`written to ${await writeResults('queue', result)}`);
 } finally {
