@@ -26,7 +26,13 @@ export const FLOWS: Record<TransferKind, { master: -1 | 0 | 1; member: -1 | 0 | 
   close_out: { master: 1, member: -1 },
   message_charge: { master: 0, member: -1 },
   refund: { master: 0, member: 1 },
+  // The owner's messages: the owner's money is the master balance. The member is the sender.
+  master_message_charge: { master: -1, member: 0 },
+  master_refund: { master: 1, member: 0 },
 };
+
+/** Kinds that pay for messages: a sender whose role changed under them is told to send again. */
+const CHARGE_KINDS: ReadonlySet<TransferKind> = new Set(['message_charge', 'master_message_charge']);
 
 /** Job asked for when a posting takes a member's balance below its auto-recharge threshold or alert level. */
 export const BALANCE_LOW_JOB = 'member.balance_low';
@@ -36,7 +42,10 @@ const DEFAULT_STATUSES: readonly MemberStatus[] = ['active', 'inactive'];
 export interface Posting {
   teamId: number;
   kind: TransferKind;
-  /** Required for every kind that changes a member's balance. */
+  /**
+   * Required for every kind that changes a member's balance; for the master-balance message
+   * kinds, the owner who sent.
+   */
   memberId: number | null;
   amount: Micros;
   idempotencyKey: string;
@@ -349,12 +358,15 @@ async function writePostings(
   const touchedMembers = unique(writes.filter((w) => w.memberAfter !== null).map((w) => w.posting.memberId!));
   const rows = writes.map((w) => {
     const flow = FLOWS[w.posting.kind];
+    // The member's side of the transfer; when its balance does not move (the owner's messages),
+    // the member stands on the side the master balance is on.
+    const side = flow.member !== 0 ? flow.member : flow.master;
     return {
       ord: w.index,
       team_id: w.posting.teamId,
       kind: w.posting.kind,
-      from_member_id: flow.member < 0 ? w.posting.memberId : null,
-      to_member_id: flow.member > 0 ? w.posting.memberId : null,
+      from_member_id: side < 0 ? w.posting.memberId : null,
+      to_member_id: side > 0 ? w.posting.memberId : null,
       amount: w.posting.amount.toString(),
       idempotency_key: w.posting.idempotencyKey,
       request_hash: w.requestHash,
@@ -439,12 +451,15 @@ function refuse(
   if (!team) return new NotFoundError(`Team ${posting.teamId} does not exist`);
   const money = (micros: bigint) => formatMoney(micros, team.currency);
   const flow = FLOWS[posting.kind];
-  if (flow.member !== 0) {
-    const member = members.get(posting.memberId!);
+  if (posting.memberId !== null) {
+    const member = members.get(posting.memberId);
     if (!member || member.team_id !== posting.teamId) {
       return new NotFoundError(`There is no member #${posting.memberId} in this team`);
     }
     if (posting.memberRoles && !posting.memberRoles.includes(member.role)) {
+      if (CHARGE_KINDS.has(posting.kind)) {
+        return new ConflictError(`${member.name}'s role changed while this was being charged; send it again`);
+      }
       return new ForbiddenError(
         member.role === 'owner'
           ? "The owner's money is the master balance; credit or debit another member"

@@ -5,6 +5,9 @@ import { Team } from '../teams/team.entity.ts';
 /**
  * What a transfer moved, and between what. `null` on a side means the master balance, except
  * for top-ups (from outside into master) and charges/refunds (between a member and outside).
+ * The owner's own messages are paid from the master balance: `master_message_charge` and
+ * `master_refund` move money between the master balance and outside, and name the owner who
+ * sent as their member.
  */
 export const TRANSFER_KINDS = [
   'master_topup',
@@ -14,6 +17,8 @@ export const TRANSFER_KINDS = [
   'message_charge',
   'refund',
   'close_out',
+  'master_message_charge',
+  'master_refund',
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 

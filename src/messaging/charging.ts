@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
+import type { Role } from '../members/member.entity.ts';
 import type { Channel } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
 import type { Micros } from '../shared/money.ts';
@@ -29,6 +30,7 @@ export interface ChargeSettings {
 interface Sender {
   team_id: number;
   status: string;
+  role: Role;
   prices: { prefix: string; price: string }[];
 }
 
@@ -71,7 +73,7 @@ export async function chargeBatch(
     // Read without a lock, for a clear refusal and the prices; the posting locks the member.
     const sender = await queryOne<Sender>(
       tx,
-      `select m.team_id, m.status,
+      `select m.team_id, m.status, m.role,
               (select coalesce(jsonb_agg(jsonb_build_object('prefix', p.prefix, 'price', p.price::text)), '[]')
                  from message_prices p where p.team_id = m.team_id) as prices
          from members m where m.id = ?`,
@@ -96,7 +98,7 @@ export async function chargeBatch(
       return { request, recipients, total: recipients.reduce((sum, r) => sum + r.cost, 0n) };
     });
 
-    const charges = await chargeRequests(tx, teamId, memberId, priced);
+    const charges = await chargeRequests(tx, teamId, memberId, sender.role === 'owner', priced);
     const charged = charges.flatMap((c, index) =>
       c.ok && !c.replayed ? [{ index, transferId: c.transferId }] : [],
     );
@@ -134,7 +136,10 @@ type Charge =
   | { ok: false; error: unknown };
 
 /**
- * The charge postings of a batch, one answer per request. Requests with an idempotency key get a
+ * The charge postings of a batch, one answer per request. The owner's messages are paid from
+ * the master balance (its money), everyone else's from their own balance; the posting checks the
+ * role again on the locked row, so a handover in between is refused rather than charged twice
+ * or to the wrong balance. Requests with an idempotency key get a
  * posting each, keyed by it, so the ledger recognises a retry. Requests without one share a single
  * posting — one transfer and one audit event instead of one per request, which is most of what
  * a charge costs — and only if the balance cannot pay for all of them together are they posted
@@ -144,11 +149,13 @@ async function chargeRequests(
   tx: EntityManager,
   teamId: number,
   memberId: number,
+  ownerPays: boolean,
   priced: readonly Priced[],
 ): Promise<Charge[]> {
   const posting = (amount: Micros, key: string | null, count: number, via: Channel): Posting => ({
     teamId,
-    kind: 'message_charge',
+    kind: ownerPays ? 'master_message_charge' : 'message_charge',
+    memberRoles: ownerPays ? ['owner'] : ['admin', 'user'],
     memberId,
     amount,
     idempotencyKey: chargeKey(memberId, key),
@@ -179,7 +186,8 @@ async function chargeRequests(
       return [];
     }
     // The balance after each request, as if they had been charged one after the other.
-    let balance = outcome.value.memberBalance! + (outcome.value.replayed ? 0n : outcome.value.amount);
+    const after = ownerPays ? outcome.value.masterBalance! : outcome.value.memberBalance!;
+    let balance = after + (outcome.value.replayed ? 0n : outcome.value.amount);
     for (const i of group) {
       if (!outcome.value.replayed) balance -= priced[i]!.total;
       charges[i] = {

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { applyPostings } from '../ledger/postings.ts';
+import { applyPostings, type Posting } from '../ledger/postings.ts';
 import { queryAll, run } from '../platform/sql.ts';
 import { applyRollupDeltas, type RollupDelta, UTC_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
@@ -19,6 +19,8 @@ interface LockedMessage {
   status: MessageStatus;
   cost: string;
   day: string;
+  /** Whether the master balance paid for it (the owner's messages). */
+  master_paid: boolean;
 }
 
 /** Delivered and failed are final: a later or repeated report changes nothing. */
@@ -35,7 +37,9 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
   if (outcomes.length === 0) return 0;
   const locked = await queryAll<LockedMessage>(
     em,
-    `select id::text as id, team_id, member_id, status, cost, ${UTC_DAY_SQL('created_at')}::text as day
+    `select id::text as id, team_id, member_id, status, cost, ${UTC_DAY_SQL('created_at')}::text as day,
+            exists (select 1 from transfers t
+                     where t.id = messages.charge_transfer_id and t.kind = 'master_message_charge') as master_paid
        from messages
       where id = any(array(select jsonb_array_elements_text(?::jsonb)::bigint))
       order by id
@@ -66,7 +70,21 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
     ).map((row) => row.id),
   );
   const system = { kind: 'system' as const, memberId: null, via: 'worker' as const };
-  const postings = failures.flatMap(({ message }) => {
+  const postings = failures.flatMap(({ message }): { messageId: string; posting: Posting }[] => {
+    if (message.master_paid) {
+      // Back where it came from, whoever owns the team now and whatever became of the sender.
+      const posting = {
+        teamId: message.team_id,
+        kind: 'master_refund' as const,
+        memberId: message.member_id,
+        amount: BigInt(message.cost),
+        idempotencyKey: `message-refund-${message.id}`,
+        reason: `SMS ${message.id} failed`,
+        actor: system,
+        memberStatuses: ['active', 'inactive', 'closed'] as const,
+      };
+      return [{ messageId: message.id, posting }];
+    }
     const refund = {
       teamId: message.team_id,
       kind: 'refund' as const,
@@ -100,7 +118,8 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
   posted.forEach((outcome, i) => {
     if (!outcome.ok) throw outcome.error;
     const { messageId, posting } = postings[i]!;
-    if (posting.kind === 'refund') refundTransfers.set(messageId, outcome.value.transferId);
+    if (posting.kind === 'refund' || posting.kind === 'master_refund')
+      refundTransfers.set(messageId, outcome.value.transferId);
   });
 
   await run(

@@ -87,7 +87,7 @@ export async function expectStatsEqualLog(orm: Orm, teamId: number): Promise<voi
     em,
     `select t.id, t.amount, sum(m.cost) as messages
        from transfers t left join messages m on m.charge_transfer_id = t.id
-      where t.team_id = ? and t.kind = 'message_charge'
+      where t.team_id = ? and t.kind in ('message_charge', 'master_message_charge')
       group by t.id having t.amount <> coalesce(sum(m.cost), 0)`,
     [teamId],
   );
@@ -95,7 +95,7 @@ export async function expectStatsEqualLog(orm: Orm, teamId: number): Promise<voi
   const refundMismatch = await queryAll(
     em,
     `select t.id from transfers t left join messages m on m.refund_transfer_id = t.id
-      where t.team_id = ? and t.kind = 'refund' and (m.id is null or m.cost <> t.amount or m.status <> 'failed')`,
+      where t.team_id = ? and t.kind in ('refund', 'master_refund') and (m.id is null or m.cost <> t.amount or m.status <> 'failed')`,
     [teamId],
   );
   expect(refundMismatch).toEqual([]);
