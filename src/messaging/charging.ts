@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
+import type { Role } from '../members/member.entity.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
-import type { Role } from '../members/member.entity.ts';
 import type { Channel } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
 import type { Micros } from '../shared/money.ts';
