@@ -71,41 +71,30 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
   );
   const system = { kind: 'system' as const, memberId: null, via: 'worker' as const };
   const postings = failures.flatMap(({ message }): { messageId: string; posting: Posting }[] => {
-    if (message.master_paid) {
-      // Back where it came from, whoever owns the team now and whatever became of the sender.
-      const posting = {
-        teamId: message.team_id,
-        kind: 'master_refund' as const,
-        memberId: message.member_id,
-        amount: BigInt(message.cost),
-        idempotencyKey: `message-refund-${message.id}`,
-        reason: `SMS ${message.id} failed`,
-        actor: system,
-        memberStatuses: ['active', 'inactive', 'closed'] as const,
-      };
-      return [{ messageId: message.id, posting }];
-    }
-    const refund = {
+    // Back where the money came from: the master balance for the owner's messages, whoever owns
+    // the team by now and whatever became of the sender; otherwise the sender's balance.
+    const refund: Posting = {
       teamId: message.team_id,
-      kind: 'refund' as const,
+      kind: message.master_paid ? 'master_refund' : 'refund',
       memberId: message.member_id,
       amount: BigInt(message.cost),
       idempotencyKey: `message-refund-${message.id}`,
       reason: `SMS ${message.id} failed`,
       actor: system,
-      memberStatuses: ['active', 'inactive', 'closed'] as const,
+      memberStatuses: ['active', 'inactive', 'closed'],
     };
-    if (!closed.has(message.member_id)) return [{ messageId: message.id, posting: refund }];
+    if (message.master_paid || !closed.has(message.member_id))
+      return [{ messageId: message.id, posting: refund }];
     return [
       { messageId: message.id, posting: refund },
       {
         messageId: message.id,
         posting: {
           ...refund,
-          kind: 'close_out' as const,
+          kind: 'close_out',
           idempotencyKey: `message-refund-close-out-${message.id}`,
           reason: `Refund of SMS ${message.id} to a closed sub-account, returned to the master balance`,
-          memberStatuses: ['closed'] as const,
+          memberStatuses: ['closed'],
         },
       },
     ];
