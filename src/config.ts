@@ -57,6 +57,14 @@ const envSchema = z.object({
   SMS_PROVIDER: z.enum(['sandbox', 'smsto']).default('sandbox'),
   SMSTO_API_URL: optionalUrl(['http:', 'https:']),
   SMSTO_API_KEY: z.string().trim().min(1).optional(),
+  SMSTO_WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .regex(
+      /^[A-Za-z0-9_-]{24,128}$/,
+      'must be 24 to 128 letters, digits, "_" or "-" (it is part of the callback URL; e.g. openssl rand -hex 24)',
+    )
+    .optional(),
   SMS_SANDBOX_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(2_000),
   SMS_DEFAULT_PRICE: z
     .string()
@@ -97,9 +105,17 @@ export interface SmsConfig {
   provider: 'sandbox' | 'smsto';
   sandboxDelayMs: number;
   smsto: { apiUrl: string; apiKey: string } | undefined;
+  /**
+   * SMS.to's delivery reports pushed to `url` (PUBLIC_URL + SMSTO_WEBHOOK_PATH/secret), which the
+   * smsto provider passes as `callback_url`. Undefined: no webhook route, status polling only.
+   */
+  smstoWebhook: { secret: string; url: string } | undefined;
   /** Price per SMS part, as a decimal, where a team's price list has no match and no default. */
   defaultPrice: string;
 }
+
+/** Where SMS.to's delivery reports arrive: POST {SMSTO_WEBHOOK_PATH}/{SMSTO_WEBHOOK_SECRET}. */
+export const SMSTO_WEBHOOK_PATH = '/webhooks/smsto';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -132,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('SMSTO_API_KEY must be set because SMS_PROVIDER is smsto');
   }
 
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
@@ -148,7 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrl,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     sms: {
@@ -156,6 +173,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sandboxDelayMs: e.SMS_SANDBOX_DELAY_MS,
       smsto: e.SMSTO_API_KEY
         ? { apiUrl: e.SMSTO_API_URL ?? 'https://api.sms.to', apiKey: e.SMSTO_API_KEY }
+        : undefined,
+      smstoWebhook: e.SMSTO_WEBHOOK_SECRET
+        ? {
+            secret: e.SMSTO_WEBHOOK_SECRET,
+            url: `${publicUrl}${SMSTO_WEBHOOK_PATH}/${e.SMSTO_WEBHOOK_SECRET}`,
+          }
         : undefined,
       defaultPrice: e.SMS_DEFAULT_PRICE,
     },

@@ -10,6 +10,7 @@ import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
 import { mountSmsTo } from './http/compat/smsto.ts';
 import { mountTextmagic } from './http/compat/textmagic.ts';
 import { mountInvitationPages } from './http/invitations.routes.ts';
+import { mountProviderReports } from './http/provider-reports.routes.ts';
 import { createHttpApp, type HttpDeps, listen } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { connectOrm, migrate, type Orm } from './platform/database.ts';
@@ -93,6 +94,8 @@ export async function startRuntime(
             slack = mountSlack(express, deps);
           },
           (express) => mountInvitationPages(express, deps),
+          // SMS.to's delivery reports; mounted only when SMSTO_WEBHOOK_SECRET is set.
+          (express) => mountProviderReports(express, deps),
           // Before the native router, so the document needs no API key.
           (express) => mountOpenApiDocument(express),
           (express) => mountTextmagic(express, deps),

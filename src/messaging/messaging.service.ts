@@ -345,12 +345,14 @@ export class MessagingService {
 
   /**
    * A delivery report pushed by a provider (a webhook), by the provider's message id. Reports
-   * that repeat or come after a final status change nothing; returns whether this one did.
+   * that repeat or come after a final status change nothing, nor does `sent` (a message has a
+   * provider id only once it was marked sent); returns whether this one changed something. An
+   * id no message was sent as is a NotFoundError.
    */
   async recordProviderReport(report: {
     provider: string;
     providerMessageId: string;
-    status: FinalStatus;
+    status: FinalStatus | 'sent';
     error?: string | null;
   }): Promise<boolean> {
     const em = this.#orm.em.fork();
@@ -364,6 +366,7 @@ export class MessagingService {
         throw new NotFoundError(
           `No message was sent through ${report.provider} as ${report.providerMessageId}`,
         );
+      if (report.status === 'sent') return false;
       const changed = await recordOutcomes(tx, [
         { messageId: row.id, status: report.status, error: report.error },
       ]);

@@ -7,7 +7,10 @@ import { SmstoProvider } from './smsto.ts';
 export function createProvider(settings: Omit<SmsConfig, 'defaultPrice'>, logger: Logger): SmsProvider {
   if (settings.provider === 'smsto') {
     if (!settings.smsto) throw new Error('the smsto provider needs SMSTO_API_KEY');
-    return new SmstoProvider(settings.smsto, logger.child({ component: 'smsto' }));
+    return new SmstoProvider(
+      { ...settings.smsto, callbackUrl: settings.smstoWebhook?.url },
+      logger.child({ component: 'smsto' }),
+    );
   }
   return new SandboxProvider(settings.sandboxDelayMs);
 }
