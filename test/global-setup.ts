@@ -19,12 +19,13 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const template = `teamops_tpl_${randomBytes(4).toString('hex')}`;
   await adminQuery(async (admin) => {
-    // Leftovers of runs that were killed before their teardown; ones still in use refuse to go.
+    // Leftovers of runs that were killed before their teardown; ones still in use refuse to go,
+    // and one another run drops meanwhile has no file to stat (missing_ok).
     const stale = await admin.query<{ datname: string }>(
       `select datname from pg_database d
         where (datname like 'teamops\\_t\\_%' or datname like 'teamops\\_tpl\\_%')
           and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)
-          and (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification < now() - interval '2 hours'`,
+          and (pg_stat_file('base/' || d.oid || '/PG_VERSION', true)).modification < now() - interval '2 hours'`,
     );
     for (const { datname } of stale.rows)
       await admin.query(`drop database if exists "${datname}"`).catch(() => {});
