@@ -83,8 +83,9 @@ export interface InvitationDeliveryDeps {
 
 /**
  * The `invitation.send` job: emails the link, or hands an invitation by Slack mention to the
- * Slack queue. Records `sent`, or `failed` once retrying cannot help; while retries remain,
- * the last error is kept so `/team invitations` can say why it is still queued.
+ * Slack queue. Each attempt's outcome goes to the invitation service, which decides what it
+ * means: `sent`; `failed` once retrying cannot help; otherwise still `queued`, with the reason
+ * and the attempt count, so `/team invitations` can say why it has not arrived yet.
  */
 export async function deliverInvitation(
   deps: InvitationDeliveryDeps,
@@ -108,19 +109,21 @@ export async function deliverInvitation(
     ),
     messageId: `<invitation-${details.id}@${new URL(deps.config.publicUrl).hostname}>`,
   };
+  const attempt = { attemptsMade: job.attemptsMade, maxAttempts: job.maxAttempts };
   try {
     await deps.mailer.send(email);
   } catch (error) {
     const reason = describeMailError(error);
-    const lastAttempt = job.attemptsMade + 1 >= job.maxAttempts;
-    if (isPermanentMailError(error) || lastAttempt) {
-      await invitations.recordDelivery(details.id, 'failed', reason);
+    const recorded = await invitations.recordDelivery(
+      details.id,
+      { error: reason, permanent: isPermanentMailError(error) },
+      attempt,
+    );
+    if (recorded === 'failed')
       throw permanentFailure(`invitation email to ${details.email} failed: ${reason}`);
-    }
-    await invitations.recordDelivery(details.id, 'queued', `retrying: ${reason}`);
     throw error;
   }
-  await invitations.recordDelivery(details.id, 'sent', null);
-  deps.logger.info({ invitationId: details.id }, 'invitation email sent');
+  await invitations.recordDelivery(details.id, { sent: true }, attempt);
+  deps.logger.info({ invitationId: details.id, attempt: job.attemptsMade + 1 }, 'invitation email sent');
   return 'sent';
 }

@@ -24,8 +24,14 @@ export const Invitation = defineEntity({
     invitedBy: () => p.manyToOne(Member).nullable(),
     /** The sub-account (status `invited`) that accepting activates. */
     member: () => p.manyToOne(Member),
+    /** `queued` until delivered (`sent`) or given up (`failed`); it stays `queued` while attempts remain. */
     deliveryStatus: p.enum(DELIVERY_STATUSES).default('queued'),
+    /** The last failed attempt's reason: kept while retrying and on `failed`, cleared on `sent`. */
     deliveryError: p.string().length(500).nullable(),
+    /** Delivery attempts made so far (the failed ones, and the one that went through). */
+    deliveryAttempts: p.integer().default(0),
+    /** How many attempts delivery gets in all; null until the first attempt is recorded. */
+    deliveryMaxAttempts: p.integer().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     decidedAt: p.datetime().nullable(),
   },

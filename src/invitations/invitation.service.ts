@@ -34,7 +34,14 @@ export interface InvitationView {
   /** `expired` is shown as soon as the link is past its expiry, even before anything marks it. */
   status: InvitationStatus;
   deliveryStatus: DeliveryStatus;
+  /** The last failed attempt's reason: while retrying, and once `failed`; null once `sent`. */
   deliveryError: string | null;
+  /** Delivery attempts made so far (0 before the first). */
+  deliveryAttempts: number;
+  /** How many attempts delivery gets in all; null until the first attempt is recorded. */
+  deliveryMaxAttempts: number | null;
+  /** An attempt failed and another will follow: still `queued`, with `deliveryError` saying why. */
+  deliveryRetrying: boolean;
   expiresAt: Date;
   invitedByName: string | null;
   memberId: number;
@@ -42,6 +49,15 @@ export interface InvitationView {
 }
 
 export type InvitationRef = { id: number } | { email: string };
+
+/** How one delivery attempt went: through, or refused (`permanent`: no retry can help). */
+export type DeliveryOutcome = { sent: true } | { error: string; permanent?: boolean };
+
+/** Which attempt this was, as the queue counts: attempts made before it, and attempts in all. */
+export interface DeliveryAttempt {
+  attemptsMade: number;
+  maxAttempts: number;
+}
 
 export class InvitationService {
   readonly #orm: Orm;
@@ -225,14 +241,38 @@ export class InvitationService {
     return outcome.view;
   }
 
-  /** Records how delivery went; the worker calls it, possibly more than once. */
-  async recordDelivery(invitationId: number, status: DeliveryStatus, error?: string | null): Promise<void> {
+  /**
+   * Records how a delivery attempt went; the worker calls it after each attempt, possibly more
+   * than once for the same one. Sent: `sent`, the error of earlier attempts cleared. Refused:
+   * `failed` with the reason when the refusal is permanent or this was the last attempt;
+   * otherwise it stays `queued` with the reason, so the admins see why it is not there yet.
+   * A `sent` invitation stays sent. Returns the delivery status the invitation now has.
+   */
+  async recordDelivery(
+    invitationId: number,
+    outcome: DeliveryOutcome,
+    attempt?: DeliveryAttempt,
+  ): Promise<DeliveryStatus> {
+    const counts = attempt
+      ? { deliveryAttempts: attempt.attemptsMade + 1, deliveryMaxAttempts: attempt.maxAttempts }
+      : {};
     const em = this.#orm.em.fork();
-    await em.execute('update invitations set delivery_status = ?, delivery_error = ? where id = ?', [
-      status,
-      error ? error.slice(0, 500) : null,
-      invitationId,
-    ]);
+    if ('sent' in outcome) {
+      await em.nativeUpdate(
+        Invitation,
+        { id: invitationId },
+        { deliveryStatus: 'sent', deliveryError: null, ...counts },
+      );
+      return 'sent';
+    }
+    const lastAttempt = attempt !== undefined && attempt.attemptsMade + 1 >= attempt.maxAttempts;
+    const status: DeliveryStatus = outcome.permanent || lastAttempt ? 'failed' : 'queued';
+    const updated = await em.nativeUpdate(
+      Invitation,
+      { id: invitationId, deliveryStatus: { $ne: 'sent' } },
+      { deliveryStatus: status, deliveryError: outcome.error.slice(0, 500) || 'unknown error', ...counts },
+    );
+    return updated > 0 ? status : 'sent';
   }
 
   /** For the delivery job: what to put in the email or DM. */
@@ -301,6 +341,13 @@ export class InvitationService {
       status: expired ? 'expired' : invitation.status,
       deliveryStatus: invitation.deliveryStatus,
       deliveryError: invitation.deliveryError ?? null,
+      deliveryAttempts: invitation.deliveryAttempts,
+      deliveryMaxAttempts: invitation.deliveryMaxAttempts ?? null,
+      deliveryRetrying:
+        !expired &&
+        invitation.status === 'pending' &&
+        invitation.deliveryStatus === 'queued' &&
+        Boolean(invitation.deliveryError),
       expiresAt: invitation.expiresAt,
       invitedByName: invitation.invitedBy?.name ?? null,
       memberId: invitation.member.id,

@@ -58,11 +58,11 @@ export async function sendInvitationDm(
     await deps.slack.post(invitationDmMessage(details, payload.token));
   } catch (error) {
     if ((error as Error).name === 'UnrecoverableError') {
-      await invitations.recordDelivery(details.id, 'failed', (error as Error).message);
+      await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });
     }
     throw error;
   }
-  await invitations.recordDelivery(details.id, 'sent', null);
+  await invitations.recordDelivery(details.id, { sent: true });
   return 'sent';
 }
 

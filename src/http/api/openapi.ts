@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { INVITATION_STATUSES } from '../../invitations/invitation.entity.ts';
+import { DELIVERY_STATUSES, INVITATION_STATUSES } from '../../invitations/invitation.entity.ts';
 import { TRANSFER_KINDS } from '../../ledger/transfer.entity.ts';
 import { MEMBER_STATUSES, ROLES } from '../../members/member.entity.ts';
 import { ENCODINGS, MESSAGE_STATUSES } from '../../messaging/message.entity.ts';
@@ -256,8 +256,18 @@ const schemas: Record<string, Schema> = {
     email: nullable(string()),
     role: { type: 'string', enum: ['admin', 'user'] },
     status: { type: 'string', enum: INVITATION_STATUSES },
-    delivery_status: { type: 'string', enum: ['queued', 'sent', 'failed'] },
-    delivery_error: nullable(string()),
+    delivery_status: {
+      type: 'string',
+      enum: DELIVERY_STATUSES,
+      description: 'queued until delivered (sent) or given up (failed); stays queued while attempts remain',
+    },
+    delivery_error: nullable(
+      string(
+        'The last failed attempt’s reason: while retrying (still queued) and once failed; null once sent',
+      ),
+    ),
+    delivery_attempts: integer('Delivery attempts made so far'),
+    delivery_max_attempts: nullable(integer('How many attempts delivery gets in all; null before the first')),
     invited_by: nullable(string()),
     member_id: integer('The reserved sub-account, status invited until accepted'),
     expires_at: dateTime,

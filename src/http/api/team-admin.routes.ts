@@ -80,6 +80,8 @@ function invitationJson(i: InvitationView) {
     status: i.status,
     delivery_status: i.deliveryStatus,
     delivery_error: i.deliveryError,
+    delivery_attempts: i.deliveryAttempts,
+    delivery_max_attempts: i.deliveryMaxAttempts,
     invited_by: i.invitedByName,
     member_id: i.memberId,
     expires_at: i.expiresAt.toISOString(),

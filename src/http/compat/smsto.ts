@@ -200,6 +200,7 @@ function invitationJson(i: InvitationView) {
     role: i.role,
     status: i.status,
     delivery_status: i.deliveryStatus,
+    delivery_error: i.deliveryError,
     invited_by: i.invitedByName,
     user_id: i.memberId,
     expires_at: i.expiresAt.toISOString(),

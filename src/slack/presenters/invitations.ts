@@ -5,13 +5,27 @@ function invitee(invitation: InvitationView): string {
   return invitation.email ? escapeText(invitation.email) : `<@${invitation.slackUserId}>`;
 }
 
+/** "retrying (attempt 2 of 10): 421 …", "failed after 3 attempts: 550 …", "sent", "queued". */
+function deliveryText(invitation: InvitationView): string {
+  const reason = invitation.deliveryError ? `: ${escapeText(invitation.deliveryError)}` : '';
+  const attempts = invitation.deliveryAttempts;
+  if (invitation.deliveryStatus === 'failed') {
+    const after = attempts > 0 ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : '';
+    return `:warning: failed${after}${reason}`;
+  }
+  if (invitation.deliveryRetrying) {
+    const which =
+      attempts > 0 && invitation.deliveryMaxAttempts
+        ? ` (attempt ${attempts} of ${invitation.deliveryMaxAttempts})`
+        : '';
+    return `:hourglass_flowing_sand: retrying${which}${reason}`;
+  }
+  return invitation.deliveryStatus;
+}
+
 export function invitationLine(invitation: InvitationView): string {
-  const delivery =
-    invitation.deliveryStatus === 'failed'
-      ? ` · :warning: not delivered${invitation.deliveryError ? `: ${escapeText(invitation.deliveryError)}` : ''}`
-      : ` · ${invitation.deliveryStatus}`;
   return (
-    `*#${invitation.id}* ${invitee(invitation)} as *${invitation.role}* · ${invitation.status}${delivery}\n` +
+    `*#${invitation.id}* ${invitee(invitation)} as *${invitation.role}* · ${invitation.status} · ${deliveryText(invitation)}\n` +
     `expires ${invitation.expiresAt.toISOString().slice(0, 10)}` +
     (invitation.invitedByName ? ` · invited by ${escapeText(invitation.invitedByName)}` : '')
   );
