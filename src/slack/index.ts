@@ -1,4 +1,4 @@
-import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Application } from 'express';
 import type { Logger } from '../logger.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
@@ -41,15 +41,19 @@ export function mountSlack(
 
   let app: App<TeamopsContext>;
   let mode: SlackHandle['mode'];
+  let socket: SocketModeReceiver | undefined;
   if (slack.appToken) {
     mode = 'socket';
-    app = new App<TeamopsContext>({
-      token: slack.botToken,
+    socket = new SocketModeReceiver({
       appToken: slack.appToken,
-      socketMode: true,
       logger,
-      clientOptions,
+      // The Socket Mode client opens its connection with `apps.connections.open` on this same
+      // SLACK_API_URL; the `url` it answers decides where the WebSocket goes. A copy, because the
+      // client writes its own retry policy into these options, which the listeners' clients
+      // (built from App's clientOptions) must not inherit.
+      installerOptions: { clientOptions: { ...clientOptions } },
     });
+    app = new App<TeamopsContext>({ token: slack.botToken, receiver: socket, logger, clientOptions });
   } else {
     mode = 'http';
     const receiver = new ExpressReceiver({
@@ -89,7 +93,9 @@ export function mountSlack(
     mode,
     ready: ready.then(() => undefined),
     async stop() {
-      if (mode === 'socket') await app.stop();
+      // Bolt's app.stop() does not wait for the socket to close; the client's disconnect() does
+      // (close handshake, or a forced close when the peer does not answer in time).
+      if (socket) await socket.client.disconnect();
     },
   };
 }

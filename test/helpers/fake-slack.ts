@@ -30,6 +30,11 @@ export class FakeSlack {
   readonly calls: SlackCall[] = [];
   readonly users = new Map<string, FakeSlackUser>();
   readonly botUserId = 'UBOT0000001';
+  /**
+   * What `apps.connections.open` answers as the Socket Mode WebSocket URL (set by
+   * FakeSocketMode); unset, the method fails as it does for an app without Socket Mode.
+   */
+  socketModeUrl: string | undefined;
   private readonly failures = new Map<string, string[]>();
   private readonly waiters = new Set<() => void>();
   /** response_url posts by id, so waiting for one reply stays cheap when thousands were recorded (bench). */
@@ -170,6 +175,8 @@ export class FakeSlack {
 
   private answer(method: string, args: Record<string, any>): Record<string, unknown> {
     const answers: Record<string, Answer> = {
+      'apps.connections.open': () =>
+        this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: false, error: 'invalid_auth' },
       'auth.test': () => ({
         ok: true,
         url: 'https://fake.slack.com/',

@@ -34,9 +34,23 @@ export type ModalInput = Record<
   string | { option: string } | { options: string[] } | { user: string } | { date: string }
 >;
 
+/** The button clicked, or (with `selectedOption`) the overflow menu choice made. */
+export interface ClickAction {
+  actionId: string;
+  value?: string;
+  blockId?: string;
+  selectedOption?: string;
+}
+
+/** Where the click happened: in a message, or in a view such as App Home or a modal. */
+export type ClickWhere =
+  | { message: { channel: string; ts: string; blocks?: unknown[] } }
+  | { view: { id?: string; type: 'home' | 'modal'; callbackId?: string; privateMetadata?: string } };
+
 /**
  * Sends what Slack sends: signed slash commands, button clicks, modal submissions and events to
- * the app's real `/slack/events` endpoint, with response_urls that point at the fake Slack.
+ * the app's real `/slack/events` endpoint, with response_urls that point at the fake Slack. The
+ * `…Payload` methods build the same payloads without sending them, for Socket Mode envelopes.
  */
 export class SlackRequests {
   readonly endpoint: string;
@@ -55,8 +69,19 @@ export class SlackRequests {
 
   /** `/team <text>` typed by `userId` in `channelId`. */
   command(userId: string, text: string, options: { channelId?: string; sign?: SignOverrides } = {}) {
+    const { fields, responseId } = this.commandPayload(userId, text, options);
+    const body = new URLSearchParams(fields).toString();
+    return this.post(body, 'application/x-www-form-urlencoded', responseId, options.sign);
+  }
+
+  /** The fields of a slash command, as Slack posts them (form-encoded) or sends them over Socket Mode. */
+  commandPayload(
+    userId: string,
+    text: string,
+    options: { channelId?: string } = {},
+  ): { fields: Record<string, string>; responseId: string } {
     const responseId = this.nextId('cmd');
-    const body = new URLSearchParams({
+    const fields = {
       token: 'legacy-verification-token',
       team_id: this.teamId,
       team_domain: 'acme',
@@ -70,21 +95,25 @@ export class SlackRequests {
       is_enterprise_install: 'false',
       response_url: this.fakeSlack.responseUrl(responseId),
       trigger_id: this.triggerId(),
-    }).toString();
-    return this.post(body, 'application/x-www-form-urlencoded', responseId, options.sign);
+    };
+    return { fields, responseId };
   }
 
   /**
    * A click on a button (or, with `selectedOption`, a choice in an overflow menu) in a message
    * (`message`) or in a view such as App Home or a modal (`view`).
    */
-  click(
+  click(userId: string, action: ClickAction, where: ClickWhere) {
+    const { payload, responseId } = this.clickPayload(userId, action, where);
+    return this.post(this.interaction(payload), 'application/x-www-form-urlencoded', responseId);
+  }
+
+  /** The `block_actions` payload of a click (see `click`). */
+  clickPayload(
     userId: string,
-    action: { actionId: string; value?: string; blockId?: string; selectedOption?: string },
-    where:
-      | { message: { channel: string; ts: string; blocks?: unknown[] } }
-      | { view: { id?: string; type: 'home' | 'modal'; callbackId?: string; privateMetadata?: string } },
-  ) {
+    action: ClickAction,
+    where: ClickWhere,
+  ): { payload: Record<string, unknown>; responseId: string } {
     const responseId = this.nextId('act');
     const inMessage = 'message' in where;
     const payload: Record<string, unknown> = {
@@ -142,7 +171,7 @@ export class SlackRequests {
         blocks: [],
       };
     }
-    return this.post(this.interaction(payload), 'application/x-www-form-urlencoded', responseId);
+    return { payload, responseId };
   }
 
   /** Submitting a modal: the view's callback id and metadata as the app opened it, and what the user entered. */
@@ -176,7 +205,13 @@ export class SlackRequests {
 
   /** An Events API callback such as `app_home_opened`. */
   event(event: Record<string, unknown>, sign?: SignOverrides) {
-    const body = JSON.stringify({
+    const body = JSON.stringify(this.eventPayload(event));
+    return this.post(body, 'application/json', this.nextId('evt'), sign);
+  }
+
+  /** The `event_callback` body that carries `event`. */
+  eventPayload(event: Record<string, unknown>): Record<string, unknown> {
+    return {
       token: 'legacy-verification-token',
       team_id: this.teamId,
       api_app_id: 'A0TEAMOPS',
@@ -185,8 +220,7 @@ export class SlackRequests {
       event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
       event_time: Math.floor(Date.now() / 1000),
       authorizations: [{ team_id: this.teamId, user_id: this.fakeSlack.botUserId, is_bot: true }],
-    });
-    return this.post(body, 'application/json', this.nextId('evt'), sign);
+    };
   }
 
   async post(

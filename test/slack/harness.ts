@@ -8,12 +8,14 @@ import { createLogger } from '../../src/logger.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
 import { connectOrm, type Orm } from '../../src/platform/database.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
-import { mountSlack, SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
+import { mountSlack, SLACK_EVENTS_PATH, type SlackHandle } from '../../src/slack/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
+import { FakeSocketMode } from '../helpers/fake-socket-mode.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret';
+export const APP_TOKEN = 'xapp-1-A0TEAMOPS-1-test';
 
 export interface SlackHarness {
   db: TestDatabase;
@@ -23,14 +25,20 @@ export interface SlackHarness {
   slack: SlackRequests;
   server: Server;
   endpoint: string;
+  /** The product's Slack app, as mounted. */
+  handle: SlackHandle;
+  /** Slack's end of the Socket Mode connection; only with `{ socketMode: true }`. */
+  socketMode: FakeSocketMode;
 }
 
 /**
  * The product's Slack endpoint on a real HTTP server, over a database of this file's own, with
  * the Web API pointed at a fake Slack that records every call. The fake's record is cleared
- * before each test.
+ * before each test. With `socketMode`, SLACK_APP_TOKEN is set too: the app connects through the
+ * fake's `apps.connections.open` to a FakeSocketMode (`h.socketMode`), and the hooks wait until
+ * it is connected; the HTTP server still runs, to show that it does not serve `/slack/events`.
  */
-export function useSlackApp(slackTeamId = 'T0ACME'): SlackHarness {
+export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: boolean } = {}): SlackHarness {
   const h = {} as SlackHarness;
   beforeAll(async () => {
     h.db = await createTestDatabase();
@@ -38,15 +46,20 @@ export function useSlackApp(slackTeamId = 'T0ACME'): SlackHarness {
     h.orm = await connectOrm(h.db.url, logger);
     h.services = createServices(h.orm, { logger });
     h.fakeSlack = await startFakeSlack();
+    if (options.socketMode) h.socketMode = await FakeSocketMode.start(h.fakeSlack);
     const config = loadConfig({
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: 'xoxb-test-token',
+      ...(options.socketMode && { SLACK_APP_TOKEN: APP_TOKEN }),
       SLACK_API_URL: h.fakeSlack.apiUrl,
       DATABASE_URL: h.db.url,
       LOG_LEVEL: 'silent',
     });
     const app = express();
-    mountSlack(app, { config, logger, services: h.services });
+    const handle = mountSlack(app, { config, logger, services: h.services });
+    if (!handle) throw new Error('Slack is not configured');
+    h.handle = handle;
+    await withinMs(handle.ready, 5_000, 'the app did not connect within 5 s');
     h.server = await new Promise<Server>((resolve) => {
       const server = app.listen(0, '127.0.0.1', () => resolve(server));
     });
@@ -62,13 +75,31 @@ export function useSlackApp(slackTeamId = 'T0ACME'): SlackHarness {
     h.fakeSlack?.clear();
   });
   afterAll(async () => {
-    h.server?.closeAllConnections();
-    await new Promise((resolve) => h.server?.close(resolve));
+    // The app first, so that it closes its socket itself and does not try to reconnect.
+    await h.handle?.stop();
+    await h.socketMode?.close();
+    if (h.server) {
+      h.server.closeAllConnections();
+      await new Promise((resolve) => h.server.close(resolve));
+    }
     await h.fakeSlack?.close();
     await h.orm?.close(true);
     await h.db?.drop();
   });
   return h;
+}
+
+/** `promise`, or a failure after `ms` (so a connection that goes astray fails the hook in seconds). */
+async function withinMs<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface SeededMember extends MemberView {
