@@ -45,7 +45,8 @@ export class TestSmtpServer {
     return this.received.filter((email) => email.to.includes(address.toLowerCase()));
   }
 
-  async waitFor(predicate: (email: ReceivedEmail) => boolean, timeoutMs = 10_000): Promise<ReceivedEmail> {
+  /** The first email (received or still to come) that matches; the wait allows for a machine under load. */
+  async waitFor(predicate: (email: ReceivedEmail) => boolean, timeoutMs = 20_000): Promise<ReceivedEmail> {
     const find = () => this.received.find(predicate);
     const found = find();
     if (found) return found;

@@ -4,6 +4,7 @@ import { MESSAGE_DISPATCH_JOB } from '../../src/messaging/jobs.ts';
 import { SmstoProvider } from '../../src/messaging/providers/smsto.ts';
 import { queryAll, queryOne } from '../../src/platform/sql.ts';
 import { operator } from '../../src/shared/actor.ts';
+import { clearOfUtcMidnight } from '../helpers/clock.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { type FakeSmsto, startFakeSmsto } from './fake-smsto.ts';
 import { expectStatsEqualLog, fund, instantMessaging, runMessagingJobs } from './helpers.ts';
@@ -34,6 +35,8 @@ async function balanceOf(memberId: number): Promise<bigint> {
 
 describe('delivery through the sandbox', () => {
   it('goes queued → sent → delivered; a test number fails and is refunded', async () => {
+    // The statistics asked for at the end are today's: the messages must be sent today too.
+    await clearOfUtcMidnight(20_000);
     const messaging = instantMessaging(h.orm);
     const { team, owner, user } = await seedTeam(h.services);
     await fund(h.services, owner.actor, user.id, '1');
@@ -67,7 +70,7 @@ describe('delivery through the sandbox', () => {
         refunded: 100_000n,
       }),
     ]);
-  });
+  }, 60_000);
 
   it('a message that fails after its sender was closed refunds to the master balance', async () => {
     const messaging = instantMessaging(h.orm);
@@ -191,8 +194,10 @@ describe('delivery through SMS.to (a local fake)', () => {
 
 describe('after a random workload the statistics equal the log', () => {
   it('holds for concurrent sends, refusals, deliveries, failures and repeated reports', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
+    // The statistics compared at the end are today's: the workload must not straddle midnight UTC.
+    await clearOfUtcMidnight(60_000);
     const messaging = instantMessaging(h.orm);
     const other = instantMessaging(h.orm);
     const { team, owner, admin, user } = await seedTeam(h.services);

@@ -3,6 +3,7 @@ import * as messagingRoutes from '../../src/http/api/messaging.routes.ts';
 import * as statsRoutes from '../../src/http/api/stats.routes.ts';
 import { operator } from '../../src/shared/actor.ts';
 import { useApi } from '../helpers/api.ts';
+import { clearOfUtcMidnight } from '../helpers/clock.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { expectStatsEqualLog, fund, instantMessaging, runMessagingJobs } from './helpers.ts';
 
@@ -12,6 +13,9 @@ const call = api.call;
 let team: Awaited<ReturnType<typeof seedTeam>>;
 
 beforeAll(async () => {
+  // The file's messages are counted in today's statistics at the end: all of them must be sent
+  // on one UTC day.
+  await clearOfUtcMidnight(30_000);
   h.services.messaging = instantMessaging(h.orm);
   team = await seedTeam(h.services);
   await h.services.messaging.setPrice(operator, { teamId: team.team.id, prefix: 'default', price: '0.05' });

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,23 +35,39 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * The server is started with PORT=0 and logs the port it got: a port picked in advance could be
+ * taken by another process (other test files, other runs on the machine) before the server,
+ * which first starts its own PostgreSQL, gets to listen on it.
+ */
+function listeningPort(child: ReturnType<typeof run>): number | undefined {
+  const line = child
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"msg":"web listening"'));
+  const port = line ? /"port":(\d+)/.exec(line)?.[1] : undefined;
+  return port ? Number(port) : undefined;
 }
 
-async function waitForReady(port: number, child: ReturnType<typeof run>): Promise<unknown> {
-  const deadline = Date.now() + 60_000;
+/**
+ * A first start creates a PostgreSQL cluster (initdb, then a sync to disk) and migrates it:
+ * 5–10 s on a quiet machine, over a minute on a loaded CI machine whose disk the other test
+ * files keep busy.
+ */
+const READY_WITHIN_MS = 180_000;
+
+/** Resolves with the readiness answer and the port, once the server says it is ready. */
+async function waitForReady(child: ReturnType<typeof run>): Promise<{ ready: unknown; port: number }> {
+  const deadline = Date.now() + READY_WITHIN_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited early:\n${child.output()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.status === 200) return res.json();
-    } catch {}
+    const port = listeningPort(child);
+    if (port) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (res.status === 200) return { ready: await res.json(), port };
+      } catch {}
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`not ready in time:\n${child.output()}`);
@@ -60,15 +75,15 @@ async function waitForReady(port: number, child: ReturnType<typeof run>): Promis
 
 describe('npm start with embedded defaults', () => {
   it('starts, answers health and readiness, keeps its data, and stops cleanly on SIGTERM', {
-    timeout: 120_000,
+    timeout: 2 * READY_WITHIN_MS + 60_000,
   }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'teamops-start-'));
     dataDirs.push(dataDir);
-    const port = await freePort();
-    const env = { DATA_DIR: dataDir, PORT: String(port) };
+    const env = { DATA_DIR: dataDir, PORT: '0' };
 
     const server = run(['src/main.ts'], env);
-    expect(await waitForReady(port, server)).toEqual({ status: 'ready', database: 'ok', queue: 'ok' });
+    const { ready, port } = await waitForReady(server);
+    expect(ready).toEqual({ status: 'ready', database: 'ok', queue: 'ok' });
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(server.output()).toContain('running without Slack');
 
@@ -86,7 +101,7 @@ describe('npm start with embedded defaults', () => {
 
     // A second start finds the team again: the data lives under DATA_DIR.
     const again = run(['src/main.ts'], env);
-    await waitForReady(port, again);
+    await waitForReady(again);
     const show = run(['src/cli.ts', 'team:show', '--slack-team', 'T1'], env);
     expect(await exited(show)).toBe(0);
     expect(show.output()).toContain('team 1 "Acme"');

@@ -108,6 +108,9 @@ describe('/team role', () => {
     await h.fakeSlack.waitFor('chat.update');
     expect(await roleOf(acme.admin.id)).toBe('owner');
     expect(await roleOf(acme.owner.id)).toBe('admin');
+    // The new owner is told by direct message, the decision's last step: once it has arrived,
+    // nothing of this decision is still on its way to Slack.
+    await h.fakeSlack.waitFor('chat.postMessage', (c) => c.args.channel === 'DU0ADMIN');
 
     h.fakeSlack.clear();
     const { posted: back } = await requestRole('U0ADMIN', `role ${acme.owner.id} owner`);
@@ -115,6 +118,9 @@ describe('/team role', () => {
     await h.fakeSlack.waitFor('chat.update');
     expect(await roleOf(acme.owner.id)).toBe('owner');
     expect(await roleOf(acme.admin.id)).toBe('admin');
+    // Likewise, so that this message cannot reach Slack during the next test (and use up the
+    // failure that test plans for chat.postMessage).
+    await h.fakeSlack.waitFor('chat.postMessage', (c) => c.args.channel === 'DU0OWNER');
   });
 
   it('sends the request to an approver directly where it cannot post in the channel', async () => {

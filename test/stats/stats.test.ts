@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { operator } from '../../src/shared/actor.ts';
 import { ForbiddenError, ValidationError } from '../../src/shared/errors.ts';
 import { periodRange } from '../../src/stats/stats.service.ts';
+import { clearOfUtcMidnight } from '../helpers/clock.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { fund, instantMessaging, runMessagingJobs } from '../messaging/helpers.ts';
 
@@ -25,6 +26,8 @@ describe('periods', () => {
 
 describe('statistics', () => {
   it('answer per member and for the team, day by day, scoped to what the caller may see', async () => {
+    // "today" and "yesterday" below are the UTC days of the messages sent here.
+    await clearOfUtcMidnight(20_000);
     const messaging = instantMessaging(h.orm);
     h.services.messaging = messaging;
     const { team, owner, admin, user } = await seedTeam(h.services);
@@ -70,7 +73,7 @@ describe('statistics', () => {
 
     const byOperator = await h.services.stats.query(operator, { teamId: team.id, period: 'today' });
     expect(byOperator.team).toMatchObject({ messages: 3 });
-  });
+  }, 60_000);
 
   it('refuses malformed ranges, naming the field', async () => {
     const { owner } = await seedTeam(h.services);

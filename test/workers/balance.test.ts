@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { handleBalanceLow } from '../../src/alerts/balance-alerts.ts';
 import { formatMoney } from '../../src/shared/money.ts';
 import { ACTIONS } from '../../src/slack/ids.ts';
+import { clearOfUtcMidnight } from '../helpers/clock.ts';
 import type { SlackCall } from '../helpers/fake-slack.ts';
 import { seedTeam } from '../helpers/services.ts';
 import { useWorkerHarness } from './harness.ts';
@@ -10,6 +11,12 @@ import { eventually, silentLogger, sleep } from './helpers.ts';
 const h = useWorkerHarness();
 
 let channelCounter = 0;
+
+/**
+ * How long to wait for a Slack post that goes through the outbox, the relay, the balance queue,
+ * the outbox again and the Slack queue: well under a second on a quiet machine, seconds under load.
+ */
+const POSTED_WITHIN_MS = 20_000;
 
 /** A seeded team whose alerts go to a channel of its own, and a user with `balance` on it. */
 async function teamWithUser(options: { balance: string; masterBalance?: string; level?: string }) {
@@ -61,7 +68,7 @@ function buttons(call: SlackCall) {
 }
 
 describe('auto-recharge', () => {
-  it('recharges exactly once, within a second, when 64 concurrent debits cross the threshold', async () => {
+  it('recharges exactly once, promptly, when 64 concurrent debits cross the threshold', async () => {
     const { team, admin, user, channel } = await teamWithUser({ balance: '10' });
     await h.services.autoRecharge.set(admin.actor, {
       member: { id: user.id },
@@ -84,7 +91,9 @@ describe('auto-recharge', () => {
         order by t.id limit 1`,
       [user.id],
     );
-    expect(recharge!.created_at.getTime() - crossing[0]!.created_at.getTime()).toBeLessThan(1_000);
+    // Woken by the commit, not left for a later sweep: about 0.2 s on a quiet machine, but more
+    // than a second on a loaded CI machine (seen: 1.5 s at load 8), so the bound leaves room.
+    expect(recharge!.created_at.getTime() - crossing[0]!.created_at.getTime()).toBeLessThan(10_000);
     await sleep(1_000);
     expect(await transfers(user.id, 'auto_recharge')).toHaveLength(1);
     expect(recharge!.amount).toBe('20000000');
@@ -111,10 +120,12 @@ describe('auto-recharge', () => {
     const toChannel = await h.slack.waitFor(
       'chat.postMessage',
       (call) => call.args.channel === channel && /failed/.test(call.args.text),
+      POSTED_WITHIN_MS,
     );
     const toOwner = await h.slack.waitFor(
       'chat.postMessage',
       (call) => call.args.channel === owner.slackUserId && /failed/.test(call.args.text),
+      POSTED_WITHIN_MS,
     );
     for (const message of [toChannel, toOwner]) {
       expect(message.args.text).toContain('Auto-recharge of €50.00 for Uma User');
@@ -128,6 +139,8 @@ describe('auto-recharge', () => {
   });
 
   it('stops at the daily cap and alerts instead', async () => {
+    // The cap counts per UTC day: both recharges must fall on the same one.
+    await clearOfUtcMidnight(30_000);
     const { admin, user, channel } = await teamWithUser({ balance: '6' });
     await h.services.autoRecharge.set(admin.actor, {
       member: { id: user.id },
@@ -141,12 +154,13 @@ describe('auto-recharge', () => {
     const alert = await h.slack.waitFor(
       'chat.postMessage',
       (call) => call.args.channel === channel && /Low balance/.test(call.args.text),
+      POSTED_WITHIN_MS,
     );
     expect(alert.args.text).toBe('Low balance: Uma User has €4.00, below €5.00.');
     expect(JSON.stringify(alert.args.blocks)).toContain('daily cap');
     await sleep(500);
     expect(await transfers(user.id, 'auto_recharge')).toHaveLength(1);
-  });
+  }, 90_000);
 
   it('does its work once when the same job is delivered twice', async () => {
     const { team, user } = await teamWithUser({ balance: '3' });
@@ -181,7 +195,11 @@ describe('low-balance alerts', () => {
       h.services.ledger.debit(admin.actor, { member: { id: user.id }, amount });
 
     await debit('2.5');
-    const first = await h.slack.waitFor('chat.postMessage', (call) => call.args.channel === channel);
+    const first = await h.slack.waitFor(
+      'chat.postMessage',
+      (call) => call.args.channel === channel,
+      POSTED_WITHIN_MS,
+    );
     expect(first.args.text).toBe('Low balance: Uma User has €0.50, below €1.00.');
     expect(buttons(first)).toEqual([[ACTIONS.topUp, String(user.id)]]);
 

@@ -158,8 +158,10 @@ describe('the digest', () => {
       100_000,
     );
     const arrivedAt = Date.now();
+    // At the minute asked for, not before, and not a minute (or an hour) later: it takes a second
+    // or two to build and post, several on a machine under load.
     expect(arrivedAt).toBeGreaterThanOrEqual(due.getTime());
-    expect(arrivedAt - due.getTime()).toBeLessThan(5_000);
+    expect(arrivedAt - due.getTime()).toBeLessThan(30_000);
     expect(posted.args.text).toContain(`Daily digest for ${team.name}`);
     await sleep(3_000);
     expect(

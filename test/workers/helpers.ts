@@ -23,10 +23,14 @@ export function openTestQueues(
   );
 }
 
-/** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
+/**
+ * Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`.
+ * The default is far beyond what anything takes on a quiet machine: it only bounds how long a
+ * broken test hangs, and leaves room for a CI machine under load (where 50 ms can take seconds).
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 10_000, intervalMs = 25, message = 'condition' } = {},
+  { timeoutMs = 20_000, intervalMs = 25, message = 'condition' } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

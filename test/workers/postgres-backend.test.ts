@@ -39,7 +39,7 @@ describe('workers on the PostgreSQL queue backend', () => {
         h.services.ledger.debit(seeded.admin.actor, { member: { id: seeded.user.id }, amount: '0.5' }),
       ),
     );
-    await h.slack.waitFor('chat.postMessage', (call) => call.args.channel === 'CPGALERTS', 10_000);
+    await h.slack.waitFor('chat.postMessage', (call) => call.args.channel === 'CPGALERTS', 30_000);
     await sleep(1_000);
     const { rows } = await h.sql.query(
       `select amount from transfers where kind = 'auto_recharge' and to_member_id = $1`,
@@ -49,5 +49,5 @@ describe('workers on the PostgreSQL queue backend', () => {
     expect(
       h.slack.callsTo('chat.postMessage').filter((call) => call.args.channel === 'CPGALERTS'),
     ).toHaveLength(1);
-  });
+  }, 60_000);
 });

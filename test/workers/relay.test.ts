@@ -42,6 +42,11 @@ async function enqueueInTransaction(
     });
 }
 
+/** Orders [job id, data] pairs by the data's team id. */
+function byTeamId(a: [string, unknown], b: [string, unknown]): number {
+  return (a[1] as { teamId: number }).teamId - (b[1] as { teamId: number }).teamId;
+}
+
 async function pendingRows(): Promise<number> {
   const { rows } = await admin.query<{ n: string }>(
     'select count(*) as n from outbox where dispatched_at is null',
@@ -49,9 +54,19 @@ async function pendingRows(): Promise<number> {
   return Number(rows[0]!.n);
 }
 
+/**
+ * How long the tests wait for the relay to move rows. The relays under test poll once a minute
+ * at most (or not at all, until woken), so anything within this wait still shows that the
+ * NOTIFY, the catch-up pass or the fallback poll did the work; the rest is room for a machine
+ * under load.
+ */
+const RELAYED_WITHIN_MS = 15_000;
+
 describe('outbox relay', () => {
   let queues: Queues;
   const seen: QueueJob[] = [];
+  /** When the worker ran each job, by job id. */
+  const ranAt = new Map<string, number>();
   const relays: OutboxRelay[] = [];
 
   beforeAll(async () => {
@@ -61,6 +76,7 @@ describe('outbox relay', () => {
       'digests',
       async (job) => {
         seen.push(job);
+        ranAt.set(job.id, Date.now());
       },
       { concurrency: 20 },
     );
@@ -84,15 +100,21 @@ describe('outbox relay', () => {
     await enqueueInTransaction([101]);
     await enqueueInTransaction([102], { rollback: true });
     await enqueueInTransaction([103], { dedupKey: 'team-103:daily' });
-    // Polling is a minute away: only the NOTIFY can have woken the relay this fast.
-    await eventually(() => seen.length === 2, { timeoutMs: 2_000, message: 'two jobs' });
+    // Polling is a minute away: only the NOTIFY can have woken the relay this soon.
+    await eventually(() => seen.length === 2, { timeoutMs: RELAYED_WITHIN_MS, message: 'two jobs' });
     await sleep(200);
     const { rows } = await admin.query<{ id: string }>('select id from outbox order by id');
-    expect(seen.map((job) => [job.id, job.data])).toEqual([
+    // The worker runs up to 20 jobs at once: the order they started in is not the point.
+    expect(seen.map((job): [string, unknown] => [job.id, job.data]).sort(byTeamId)).toEqual([
       [`digest.schedule.o${rows[0]!.id}`, { teamId: 101 }],
       ['digest.schedule.kteam-103%3adaily', { teamId: 103 }],
     ]);
-    expect(await pendingRows()).toBe(0);
+    // The relay marks its rows in the transaction it commits after the queue took the jobs,
+    // which can be a moment after a worker already ran them.
+    await eventually(async () => (await pendingRows()) === 0, {
+      timeoutMs: RELAYED_WITHIN_MS,
+      message: 'rows marked dispatched',
+    });
     await first.stop();
   });
 
@@ -100,14 +122,18 @@ describe('outbox relay', () => {
     seen.length = 0;
     const current = relay(60_000);
     await current.listening();
+    const delayMs = 2_000;
     const added = Date.now();
-    await orm.em
-      .fork()
-      .transactional((tx) => enqueueJob(tx, 'digest.schedule', { teamId: 7 }, { delayMs: 800 }));
-    await eventually(async () => (await pendingRows()) === 0, { timeoutMs: 2_000 });
-    expect(seen).toHaveLength(0);
-    await eventually(() => seen.length === 1, { timeoutMs: 3_000 });
-    expect(Date.now() - added).toBeGreaterThanOrEqual(750);
+    await orm.em.fork().transactional((tx) => enqueueJob(tx, 'digest.schedule', { teamId: 7 }, { delayMs }));
+    await eventually(async () => (await pendingRows()) === 0, { timeoutMs: RELAYED_WITHIN_MS });
+    // The relay did not hold the row until it was due: the queue had it well before.
+    const { rows } = await admin.query<{ early: boolean }>(
+      `select dispatched_at < available_at as early from outbox where payload->>'teamId' = '7'`,
+    );
+    expect(rows).toEqual([{ early: true }]);
+    await eventually(() => seen.length === 1, { timeoutMs: delayMs + RELAYED_WITHIN_MS });
+    // …and the queue ran it no earlier than asked.
+    expect(ranAt.get(seen[0]!.id)! - added).toBeGreaterThanOrEqual(delayMs - 50);
     await current.stop();
   });
 
@@ -117,7 +143,7 @@ describe('outbox relay', () => {
     await sleep(300);
     expect(seen).toHaveLength(0);
     relay(60_000);
-    await eventually(() => seen.length === 3, { timeoutMs: 3_000 });
+    await eventually(() => seen.length === 3, { timeoutMs: RELAYED_WITHIN_MS });
     expect(seen.map((job) => job.data)).toEqual([{ teamId: 201 }, { teamId: 202 }, { teamId: 203 }]);
     await Promise.all(relays.splice(0).map((r) => r.stop()));
   });
@@ -133,7 +159,7 @@ describe('outbox relay', () => {
       })(),
     );
     await Promise.all(writers);
-    await eventually(() => seen.length >= 1000, { timeoutMs: 20_000, message: '1000 jobs' });
+    await eventually(() => seen.length >= 1000, { timeoutMs: 45_000, message: '1000 jobs' });
     await sleep(300);
     expect(seen).toHaveLength(1000);
     expect(new Set(seen.map((job) => job.id)).size).toBe(1000);
@@ -142,7 +168,7 @@ describe('outbox relay', () => {
     );
     expect(rows).toEqual([{ attempts: 1, n: expect.any(String) }]);
     await Promise.all(relays.splice(0).map((r) => r.stop()));
-  });
+  }, 60_000);
 
   it('falls back to polling while its LISTEN connection is down, and listens again', async () => {
     seen.length = 0;
@@ -153,7 +179,10 @@ describe('outbox relay', () => {
         where datname = current_database() and query = 'listen outbox'`,
     );
     await enqueueInTransaction([301]);
-    await eventually(() => seen.length === 1, { timeoutMs: 3_000, message: 'relayed while not listening' });
+    await eventually(() => seen.length === 1, {
+      timeoutMs: RELAYED_WITHIN_MS,
+      message: 'relayed while not listening',
+    });
     await eventually(
       async () =>
         (
@@ -161,7 +190,7 @@ describe('outbox relay', () => {
             `select 1 from pg_stat_activity where datname = current_database() and query = 'listen outbox'`,
           )
         ).rowCount === 1,
-      { timeoutMs: 5_000, message: 'listening again' },
+      { timeoutMs: RELAYED_WITHIN_MS, message: 'listening again' },
     );
     await current.stop();
   });
@@ -192,11 +221,14 @@ describe('outbox relay', () => {
       expect(notifications).toBe(0);
       expect(seen).toHaveLength(0);
       await first.query('commit');
-      // The first one's notification wakes the relay, which takes both rows.
-      await eventually(() => seen.length === 2, { timeoutMs: 1_000, message: 'both relayed' });
+      // The first one's notification wakes the relay, which takes both rows (polling is a
+      // minute away).
+      await eventually(() => seen.length === 2, { timeoutMs: RELAYED_WITHIN_MS, message: 'both relayed' });
       expect(
         seen.map((job) => job.data).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       ).toEqual([{ teamId: 601 }, { teamId: 602 }]);
+      // Our own LISTEN connection hears that notification too (its socket, not the relay's).
+      await eventually(() => notifications > 0, { timeoutMs: RELAYED_WITHIN_MS, message: 'notified' });
       expect(notifications).toBe(1);
     } finally {
       await first.end();
@@ -219,14 +251,15 @@ describe('outbox relay', () => {
           );
           return rows.length === 2 && rows.every((row) => row.attempts >= 2);
         },
-        { timeoutMs: 15_000, message: 'failed attempts counted' },
+        // Each attempt waits out the queue's 5 s add timeout before it counts as failed.
+        { timeoutMs: 40_000, message: 'failed attempts counted' },
       );
     } finally {
       await failing.stop();
       await broken.close();
     }
     relay(100);
-    await eventually(() => seen.length === 2, { timeoutMs: 3_000 });
+    await eventually(() => seen.length === 2, { timeoutMs: RELAYED_WITHIN_MS });
     await Promise.all(relays.splice(0).map((r) => r.stop()));
-  });
+  }, 90_000);
 });

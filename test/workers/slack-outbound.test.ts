@@ -102,7 +102,7 @@ describe('the Slack queue', () => {
       );
     }
     await eventually(() => slack.delivered('CRATE').length === 3, {
-      timeoutMs: 10_000,
+      timeoutMs: 20_000,
       message: 'three posts',
     });
     const limited = slack.posts.find((post) => post.status === 429)!;
