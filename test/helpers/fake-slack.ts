@@ -80,7 +80,7 @@ export class FakeSlack {
   async waitFor(
     method: string,
     predicate: (call: SlackCall) => boolean = () => true,
-    timeoutMs = 5_000,
+    timeoutMs = 20_000,
   ): Promise<SlackCall> {
     const find = () => this.calls.find((call) => call.method === method && predicate(call));
     const found = find();
@@ -103,7 +103,7 @@ export class FakeSlack {
   }
 
   /** Resolves with the first reply to a response_url; most commands answer through it after the ack. */
-  waitForResponse(id: string, timeoutMs = 5_000): Promise<SlackCall> {
+  waitForResponse(id: string, timeoutMs = 20_000): Promise<SlackCall> {
     const found = this.replies.get(id);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

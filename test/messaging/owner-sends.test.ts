@@ -5,6 +5,7 @@ import { queryAll } from '../../src/platform/sql.ts';
 import { operator } from '../../src/shared/actor.ts';
 import { InsufficientFundsError } from '../../src/shared/errors.ts';
 import { useApi } from '../helpers/api.ts';
+import { clearOfUtcMidnight } from '../helpers/clock.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { expectStatsEqualLog, instantMessaging, runMessagingJobs } from './helpers.ts';
 
@@ -31,6 +32,8 @@ type Services = typeof h.services;
 
 describe('the owner sends with its own API key', () => {
   it('is charged from the master balance, and the message counts in its log and statistics', async () => {
+    // Statistics count "today" (UTC).
+    await clearOfUtcMidnight(20_000);
     const { team, owner } = await teamWithPrice('10');
 
     const r = await api.call('POST', '/sms', owner.apiKey, { to: GERMAN, message: 'From the owner' });

@@ -40,6 +40,10 @@ export interface SlackHarness {
  */
 export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: boolean } = {}): SlackHarness {
   const h = {} as SlackHarness;
+  let inFlight = 0;
+  const idleWaiters: Array<() => void> = [];
+  const idle = () =>
+    inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
   beforeAll(async () => {
     h.db = await createTestDatabase();
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -59,6 +63,18 @@ export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: bool
     const handle = mountSlack(app, { config, logger, services: h.services });
     if (!handle) throw new Error('Slack is not configured');
     h.handle = handle;
+    // Work a test started after its acks (answers, App Home refreshes, DMs) counts as in flight
+    // until its listener returns; the next test starts once it is done, so none of it lands in
+    // the next test's record of calls.
+    handle.app.use(async ({ next }) => {
+      inFlight += 1;
+      try {
+        await next();
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+      }
+    });
     await withinMs(handle.ready, 5_000, 'the app did not connect within 5 s');
     h.server = await new Promise<Server>((resolve) => {
       const server = app.listen(0, '127.0.0.1', () => resolve(server));
@@ -71,7 +87,8 @@ export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: bool
       fakeSlack: h.fakeSlack,
     });
   });
-  beforeEach(() => {
+  beforeEach(async () => {
+    await withinMs(idle(), 20_000, "the previous test's Slack work did not finish within 20 s");
     h.fakeSlack?.clear();
   });
   afterAll(async () => {
