@@ -39,7 +39,7 @@ describe('an invitation email retried by the worker', () => {
       }),
     ]);
 
-    await h.smtp.waitFor((e) => e.to.includes('retried@example.com'), 15_000);
+    await h.smtp.waitFor((e) => e.to.includes('retried@example.com'), 30_000);
     await eventually(
       async () => (await h.services.invitations.list(seeded.admin.actor))[0]?.deliveryStatus === 'sent',
       { message: 'the second attempt recorded as sent', intervalMs: 100 },

@@ -77,9 +77,9 @@ describe('invitation emails', () => {
       message: 'first attempt recorded as retrying',
     });
     expect((await deliveryOf(invitation.id)).delivery_status).toBe('queued');
-    await h.smtp.waitFor((e) => e.to.includes('retry@example.com'), 15_000);
+    await h.smtp.waitFor((e) => e.to.includes('retry@example.com'), 30_000);
     await eventually(async () => (await deliveryOf(invitation.id)).delivery_status === 'sent', {
-      timeoutMs: 5_000,
+      message: 'recorded as sent after the retry',
     });
     expect(h.smtp.to('retry@example.com')).toHaveLength(1);
     expect((await deliveryOf(invitation.id)).delivery_error).toBeNull();
