@@ -87,27 +87,19 @@ export function startOutboxRelay(
       wakeUp = done;
     });
 
-  // Passes run one after another; a waiter is released by the first pass that started after it
-  // was registered, which therefore saw every row committed before.
+  // The listener's first wake-up comes once LISTEN is up; the first pass that starts after it has
+  // seen every row committed before, and listening() waits for that pass.
   let passesStarted = 0;
-  const passWaiters: { pass: number; release: () => void }[] = [];
-  const afterNextPass = () =>
-    new Promise<void>((release) => passWaiters.push({ pass: passesStarted + 1, release }));
-  const releasePassWaiters = (finished: number) => {
-    for (const waiter of passWaiters.filter((w) => w.pass <= finished)) {
-      passWaiters.splice(passWaiters.indexOf(waiter), 1);
-      waiter.release();
-    }
-  };
-  let caughtUp: Promise<void> | undefined;
+  let catchUpPass: number | undefined;
+  const caughtUp = Promise.withResolvers<void>();
   const listener = startListener(
     databaseUrl,
-    wake,
+    () => {
+      catchUpPass ??= passesStarted + 1;
+      wake();
+    },
     log,
     () => stopped,
-    () => {
-      caughtUp ??= afterNextPass();
-    },
   );
 
   async function relayBatch(): Promise<number> {
@@ -190,7 +182,9 @@ export function startOutboxRelay(
       const pass = ++passesStarted;
       try {
         const batchStarted = performance.now();
-        const moved = await relayBatch().finally(() => releasePassWaiters(pass));
+        const moved = await relayBatch().finally(() => {
+          if (catchUpPass !== undefined && pass >= catchUpPass) caughtUp.resolve();
+        });
         if (moved > 0)
           log.debug({ moved, ms: Math.round(performance.now() - batchStarted) }, 'outbox rows relayed');
         if (failures > 0) log.info({ failures }, 'outbox relay recovered');
@@ -226,34 +220,21 @@ export function startOutboxRelay(
         stopped = true;
         wakeUp?.();
         await loop;
-        releasePassWaiters(Number.POSITIVE_INFINITY);
+        caughtUp.resolve();
         await listener.stop();
         await pool.end();
       })();
       return stopping;
     },
-    async listening() {
-      await listener.ready;
-      await caughtUp;
-    },
+    listening: () => caughtUp.promise,
   };
 }
 
 /** A LISTEN connection that reconnects on its own; every (re)connect also triggers a pass. */
-function startListener(
-  databaseUrl: string,
-  onNotify: () => void,
-  log: Logger,
-  isStopped: () => boolean,
-  onListening: () => void,
-) {
+function startListener(databaseUrl: string, onNotify: () => void, log: Logger, isStopped: () => boolean) {
   let client: pg.Client | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
 
   const connect = async () => {
     if (isStopped()) return;
@@ -269,8 +250,6 @@ function startListener(
       await next.connect();
       await next.query(`listen ${CHANNEL}`);
       attempt = 0;
-      onListening();
-      markReady();
       // Rows committed while the connection was down sent notifications nobody heard.
       onNotify();
     } catch (error) {
@@ -295,7 +274,6 @@ function startListener(
 
   void connect();
   return {
-    ready,
     async stop() {
       clearTimeout(retryTimer);
       const current = client;
