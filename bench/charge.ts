@@ -19,7 +19,7 @@ import { createApiRouter } from '../src/http/api/router.ts';
 import { createLogger } from '../src/logger.ts';
 import { queryOne } from '../src/platform/sql.ts';
 import { memberActor, operator } from '../src/shared/actor.ts';
-import { createBenchDatabase, type LoadResult, migratedOrm, runLoad, writeResults } from './lib.ts';
+import { createBenchDatabase, type LoadResult, median, migratedOrm, runLoad, writeResults } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -226,11 +226,6 @@ interface Round {
   httpNoop64: LoadResult;
   serviceRatio: number;
   httpRatio: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function fmt(r: LoadResult): string {

@@ -83,6 +83,12 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** Writes bench/results/<name>.json (ignored by git; docs/benchmarks.md records the figures). */
 export async function writeResults(name: string, results: unknown): Promise<string> {
   await mkdir(resultsDir, { recursive: true });

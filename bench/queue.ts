@@ -25,7 +25,7 @@ import { startOutboxRelay } from '../src/outbox/relay.ts';
 import { openQueues, type QueueJob } from '../src/platform/queue.ts';
 import { WriteCombiner } from '../src/shared/write-combiner.ts';
 import { type CpuReading, cpuPerThousand, readCpu } from './cpu.ts';
-import { createBenchDatabase, migratedOrm, percentile, writeResults } from './lib.ts';
+import { createBenchDatabase, median, migratedOrm, percentile, writeResults } from './lib.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 4000);
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 32);
@@ -222,12 +222,6 @@ async function withRelay<T>(work: () => Promise<T>): Promise<T> {
   } finally {
     await relay.stop();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 let bareQueue = 0;

@@ -14,7 +14,7 @@ import { createServices } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { memberActor, operator } from '../src/shared/actor.ts';
 import type { StatsFilters } from '../src/stats/stats.service.ts';
-import { createBenchDatabase, migratedOrm, percentile, writeResults } from './lib.ts';
+import { createBenchDatabase, median, migratedOrm, percentile, writeResults } from './lib.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000_000);
 const DAYS = 365;
@@ -205,9 +205,4 @@ interface Timing {
   p95Ms: number;
   maxMs: number;
   samples: number[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
