@@ -34,8 +34,7 @@ export function mountProviderReports(app: Express, { config, services, logger }:
       const changed = await services.messaging.recordProviderReport({
         provider: SMSTO_PROVIDER_NAME,
         providerMessageId,
-        status: report.status,
-        error: report.status === 'failed' ? report.error : null,
+        ...report,
       });
       res.json({ received: true, changed });
     },
