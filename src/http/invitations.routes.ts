@@ -51,25 +51,25 @@ export function mountInvitationPages(
         }),
       );
     } catch (error) {
-      if (error instanceof ValidationError) {
-        const invitation = await inspect(token).catch(() => null);
-        if (invitation?.status === 'pending') {
-          return send(
-            res,
-            422,
-            acceptPage(invitation, { name: String(body.name ?? ''), error: error.message }),
-          );
-        }
-      }
       if (
-        error instanceof ConflictError ||
-        error instanceof NotFoundError ||
-        error instanceof ValidationError
+        !(
+          error instanceof ConflictError ||
+          error instanceof NotFoundError ||
+          error instanceof ValidationError
+        )
       ) {
-        const invitation = await inspect(token).catch(() => null);
-        return send(res, invitation ? 410 : 404, endedPage(invitation));
+        return failed(res, error);
       }
-      failed(res, error);
+      const invitation = await inspect(token).catch(() => null);
+      // A bad name on an invitation still open: the form again, with the error.
+      if (error instanceof ValidationError && invitation?.status === 'pending') {
+        return send(
+          res,
+          422,
+          acceptPage(invitation, { name: String(body.name ?? ''), error: error.message }),
+        );
+      }
+      return send(res, invitation ? 410 : 404, endedPage(invitation));
     }
   });
 
