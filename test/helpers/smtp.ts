@@ -96,6 +96,9 @@ export class TestSmtpServer {
         });
       },
     });
+    // A client that dies mid-message (a worker killed with SIGKILL) resets its connection; the
+    // server reports that as an 'error' event, which with no listener would end the test process.
+    this.server.on('error', () => {});
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
     return this;
