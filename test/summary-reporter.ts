@@ -2,10 +2,11 @@ import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Prints one plain closing line, `tests: N passed, N failed`, after vitest's own summary, so
- * that tools which read a run's last lines (CI) need not know vitest's format.
+ * that tools which read a run's last lines (CI) need not know vitest's format. Unhandled errors
+ * fail a run whose tests all passed, so they are counted on the same line.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -17,6 +18,9 @@ export default class SummaryReporter implements Reporter {
         else skipped += 1;
       }
     }
-    console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+    const errors = unhandledErrors.length;
+    console.log(
+      `tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}${errors ? `, ${errors} unhandled error${errors === 1 ? '' : 's'}` : ''}`,
+    );
   }
 }
