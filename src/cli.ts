@@ -128,7 +128,11 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram({
     print: (line) => console.log(line),
     async withServices(work) {
-      const database = await openDatabase(config, logger);
+      // Starting the embedded database takes seconds when no server runs: say so, on stderr
+      // (stdout is the command's answer).
+      const database = await openDatabase(config, logger, (message) =>
+        process.stderr.write(`teamops: ${message}\n`),
+      );
       try {
         const orm = await openOrm(database, logger);
         try {

@@ -4,5 +4,29 @@ export type { Logger };
 
 /** Structured JSON logs on stdout; one logger per process, children per component. */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { service: 'teamops', ...bindings }, timestamp: pino.stdTimeFunctions.isoTime });
+  return pino({
+    level,
+    base: { service: 'teamops', ...bindings },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: serializeError, error: serializeError },
+  });
+}
+
+/**
+ * An error as its type, message and code. Library errors carry their own objects as properties
+ * (a pg error its whole client, kilobytes each): none of those are logged. A stack is kept only
+ * for errors without a code — bugs, whose stack is what one needs; an error with a code (a
+ * refused connection, a database shutting down) is an event, and its message says it all.
+ */
+export function serializeError(value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const code = (value as { code?: unknown }).code;
+  const cause = value.cause instanceof Error ? serializeError(value.cause) : undefined;
+  return {
+    type: value.name,
+    message: value.message,
+    ...(code !== undefined && { code: String(code) }),
+    ...(code === undefined && value.stack && { stack: value.stack }),
+    ...(cause !== undefined && { cause }),
+  };
 }

@@ -19,17 +19,20 @@ try {
   const runtime = await startRuntime(config, logger, { web: role !== 'worker', worker: role !== 'web' });
   let stopping = false;
   const shutdown = async (signal: string) => {
+    // Ctrl-C under `npm start` arrives twice (the terminal's, and npm passing it on): once is enough.
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
+    const started = Date.now();
+    logger.info({ signal }, 'stopping: finishing requests, Slack work and jobs under way');
     await runtime.stop();
-    logger.info('stopped');
+    logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 } catch (error) {
-  logger.fatal({ err: error }, 'could not start');
+  // One line that says what failed (and, for the embedded database, what to do): no stack trace.
+  logger.fatal({ err: { message: (error as Error).message } }, 'could not start');
   console.error(`teamops: could not start: ${(error as Error).message}`);
   process.exit(1);
 }

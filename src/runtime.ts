@@ -14,7 +14,7 @@ import { mountProviderReports } from './http/provider-reports.routes.ts';
 import { createHttpApp, type HttpDeps, listen } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { connectOrm, migrate, type Orm } from './platform/database.ts';
-import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
+import { type Progress, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { openQueues } from './platform/queue.ts';
 import { mountSlack, type SlackHandle } from './slack/index.ts';
 
@@ -25,9 +25,9 @@ export interface Database {
 }
 
 /** The one place that decides where the database is: DATABASE_URL, or an embedded PostgreSQL under DATA_DIR. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function openDatabase(config: Config, logger: Logger, progress?: Progress): Promise<Database> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => {} };
-  return startEmbeddedPostgres(config.dataDir, logger);
+  return startEmbeddedPostgres(config.dataDir, logger, progress);
 }
 
 /** Connects the ORM and brings the schema up to date (serialized across instances). */
@@ -62,9 +62,12 @@ export async function startRuntime(
   logger: Logger,
   options: RuntimeOptions,
 ): Promise<Runtime> {
+  // Stopped in reverse order of start, after the web front: no new requests first, then the
+  // Slack work already acked, then jobs, queues, the ORM, and the database last of all.
   const stops: Array<() => Promise<unknown>> = [];
+  const front: Array<() => Promise<unknown>> = [];
   const stop = async () => {
-    for (const step of stops.reverse()) {
+    for (const step of [...front.splice(0), ...stops.splice(0).reverse()]) {
       await step().catch((error) => logger.warn({ err: error }, 'error while stopping'));
     }
   };
@@ -84,6 +87,7 @@ export async function startRuntime(
     }
 
     let server: Server | null = null;
+    let port: number | null = null;
     if (options.web) {
       let slack: SlackHandle | undefined;
       const app = createHttpApp(deps, {
@@ -104,18 +108,15 @@ export async function startRuntime(
       });
       if (slack) {
         const handle = slack;
-        stops.push(() => handle.stop());
+        front.push(() => handle.stop());
         await handle.ready;
         logger.info({ mode: handle.mode }, 'Slack connected');
       }
       server = await listen(app, config.port);
       const address = server.address();
-      const srv = server;
-      stops.push(() => new Promise((resolve) => srv.close(resolve)));
-      logger.info(
-        { port: typeof address === 'object' && address ? address.port : config.port },
-        'web listening',
-      );
+      front.unshift(closeServer.bind(null, server));
+      port = typeof address === 'object' && address ? address.port : config.port;
+      logger.info({ port }, 'web listening');
     }
     if (options.worker) {
       const workers = startWorkers(deps, { databaseUrl: database.url });
@@ -123,11 +124,30 @@ export async function startRuntime(
       await workers.ready();
     }
     logger.info({ web: options.web, worker: options.worker }, 'ready');
+    if (port !== null) {
+      const url = `http://localhost:${port}`;
+      logger.info(
+        { url },
+        `teamops is ready at ${url} — next: npm run cli -- team:create --name Acme --owner-name "Your Name" (prints an API key); API reference: ${url}/api/v1/openapi.json`,
+      );
+    }
     return { deps, server, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Stops taking connections and lets the requests under way finish; idle keep-alive connections
+ * are closed at once, and any request still running after 10 s is cut.
+ */
+async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+  await closed;
+  clearTimeout(timer);
 }
 
 export type { AppDeps };

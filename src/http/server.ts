@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { AppDeps } from '../app.ts';
 import type { Queues } from '../platform/queue.ts';
 import { createApiRouter, type RouteModule } from './api/router.ts';
+import { mountHome } from './home.routes.ts';
 
 export interface HttpDeps extends AppDeps {
   queues: Queues;
@@ -22,6 +23,8 @@ export function createHttpApp(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+
+  mountHome(app, deps);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

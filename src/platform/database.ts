@@ -56,9 +56,13 @@ const MIGRATION_LOCK = 7_202_611_23;
  */
 export async function migrate(orm: Orm, url: string, logger: Logger): Promise<string[]> {
   const lockClient = new pg.Client({ connectionString: url });
+  // A connection lost while idle is reported by the queries below; unlistened, it would crash.
+  lockClient.on('error', () => {});
   await lockClient.connect();
   try {
     await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const pending = await orm.migrator.getPending();
+    if (pending.length > 0) logger.info(`applying ${pending.length} database migrations`);
     const applied = await orm.migrator.up();
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     return applied.map((m) => m.name);

@@ -96,6 +96,8 @@ export function mountSlack(
       // Bolt's app.stop() does not wait for the socket to close; the client's disconnect() does
       // (close handshake, or a forced close when the peer does not answer in time).
       if (socket) await socket.client.disconnect();
+      // Commands already acked are answered before the process goes.
+      await afterAck.idle();
     },
   };
 }

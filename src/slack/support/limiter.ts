@@ -7,6 +7,7 @@ export class Limiter {
   readonly #max: number;
   #active = 0;
   readonly #waiting: Array<() => void> = [];
+  readonly #idleWaiters: Array<() => void> = [];
 
   constructor(max: number) {
     this.#max = max;
@@ -20,6 +21,13 @@ export class Limiter {
     } finally {
       this.#active -= 1;
       this.#waiting.shift()?.();
+      if (this.#active === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
+  }
+
+  /** Resolves once no task runs or waits: at shutdown, the work already acked is finished first. */
+  idle(): Promise<void> {
+    if (this.#active === 0 && this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 }
