@@ -391,7 +391,12 @@ class BullQueues implements Queues {
     if (this.#closing) throw new Error('queues are closed');
     const worker = this.#impl.newWorker(queue, processor, opts);
     const log = this.#logger.child({ queue });
-    worker.on('error', (error) => log.warn({ err: error }, 'worker connection error'));
+    // Once closing, a connection that drops is one being shut down: no cause for a warning.
+    worker.on('error', (error) =>
+      closing
+        ? log.debug({ err: error }, 'worker connection closed')
+        : log.warn({ err: error }, 'worker connection error'),
+    );
     worker.on('failed', (job, error) =>
       log.warn({ err: error, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade }, 'job failed'),
     );

