@@ -5,6 +5,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
+import { findOrInstallChromium } from '../helpers/chromium.ts';
 import { seedTeam } from '../helpers/services.ts';
 import { invitationToken, useWorkerHarness } from './harness.ts';
 import { silentLogger } from './helpers.ts';
@@ -150,9 +151,10 @@ describe('accept page over HTTP', () => {
 describe('accept page in headless Chromium', () => {
   let browser: Browser;
 
+  // A machine without Chromium gets Debian's first (test/helpers/chromium.ts): minutes, once.
   beforeAll(async () => {
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: await findOrInstallChromium(),
       args: [
         '--headless',
         '--no-sandbox',
@@ -164,7 +166,7 @@ describe('accept page in headless Chromium', () => {
         '--disable-sync',
       ],
     });
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
