@@ -92,6 +92,10 @@ export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: bool
     h.fakeSlack?.clear();
   });
   afterAll(async () => {
+    // The last test's Slack work may still run (beforeEach waits for it, but no test follows the
+    // last one): closing the fake Slack under it sent its Web API calls into retries, which held
+    // their database connections, and closing the ORM waited for those past the hook's timeout.
+    await withinMs(idle(), 20_000, "the last test's Slack work did not finish within 20 s");
     // The app first, so that it closes its socket itself and does not try to reconnect.
     await h.handle?.stop();
     await h.socketMode?.close();
