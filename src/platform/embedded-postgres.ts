@@ -79,9 +79,10 @@ export async function startEmbeddedPostgres(
     return { url: urlFor(running.port), stop: () => stopPid(running.pid, log) };
   }
 
-  const account = process.getuid?.() === 0 ? await postgresAccount() : null;
-  const binaries = await binariesFor(account, progress);
-  const realDir = await dataDirFor(databaseDir, account, progress);
+  const { account, binaries, realDir } = await prepare(databaseDir, progress).catch((error: Error) => {
+    if (error instanceof EmbeddedPostgresError) throw error;
+    throw new EmbeddedPostgresError(`could not prepare ${databaseDir}: ${error.message}. ${WHAT_TO_DO}`);
+  });
 
   const fresh = !existsSync(path.join(realDir, 'PG_VERSION'));
   if (fresh) {
@@ -115,6 +116,13 @@ export async function startEmbeddedPostgres(
 function shown(dir: string): string {
   const relative = path.relative(process.cwd(), dir);
   return relative && !relative.startsWith('..') ? relative : dir;
+}
+
+async function prepare(databaseDir: string, progress: Progress) {
+  const account = process.getuid?.() === 0 ? await postgresAccount() : null;
+  const binaries = await binariesFor(account, progress);
+  const realDir = await dataDirFor(databaseDir, account, progress);
+  return { account, binaries, realDir };
 }
 
 function urlFor(port: number): string {

@@ -200,6 +200,18 @@ describe('npm start with embedded defaults', () => {
     expect(await postgresLeftoversInTmp()).toEqual(leftoversBefore);
   });
 
+  it('says in one line, without a stack trace, why the embedded database cannot start and what to do', async () => {
+    const child = run(process.execPath, ['src/main.ts'], { env: { DATA_DIR: '/dev/null/data' } });
+    expect(await exited(child)).toBe(1);
+    const lines = child.output().trim().split('\n');
+    expect(lines.filter((line) => line.startsWith('teamops: '))).toEqual([
+      expect.stringMatching(
+        /^teamops: could not start: could not prepare \/dev\/null\/data\/postgres: .*not a directory.*\. Set DATABASE_URL to a PostgreSQL you run, or DATA_DIR to a folder the postgres user can reach\.$/,
+      ),
+    ]);
+    expect(child.output()).not.toMatch(/^\s+at /m);
+  });
+
   it.each([
     [{ PORT: 'abc' }, 'teamops: configuration error: PORT must be a port number from 0 to 65535'],
     [
