@@ -13,23 +13,36 @@ if (!['all', 'web', 'worker'].includes(role)) {
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, { role });
+// Ctrl-C under `npm start` arrives twice (the terminal's, and npm passing it on): once is enough.
+// A signal that comes while the product is still starting is held until the start is done, so
+// the database it may have started is stopped as well, never left behind.
+let stopping = false;
+let pendingSignal: string | undefined;
+let shutdown: ((signal: string) => Promise<void>) | undefined;
+const onSignal = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  if (shutdown) void shutdown(signal);
+  else {
+    pendingSignal = signal;
+    logger.info({ signal }, 'stopping as soon as the start is done');
+  }
+};
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+process.on('SIGINT', () => onSignal('SIGINT'));
+
 try {
   // Loaded only once the configuration is known to be good, so a bad setting is reported at once.
   const { startRuntime } = await import('./runtime.ts');
   const runtime = await startRuntime(config, logger, { web: role !== 'worker', worker: role !== 'web' });
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    // Ctrl-C under `npm start` arrives twice (the terminal's, and npm passing it on): once is enough.
-    if (stopping) return;
-    stopping = true;
+  shutdown = async (signal: string) => {
     const started = Date.now();
     logger.info({ signal }, 'stopping: finishing requests, Slack work and jobs under way');
     await runtime.stop();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  if (pendingSignal) await shutdown(pendingSignal);
 } catch (error) {
   // One line that says what failed (and, for the embedded database, what to do): no stack trace.
   logger.fatal({ err: { message: (error as Error).message } }, 'could not start');
