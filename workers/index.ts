@@ -9,7 +9,7 @@ import {
   type WorkerOptions,
 } from '../src/platform/queue.ts';
 import { queryAll } from '../src/platform/sql.ts';
-import { createSlackPoster } from '../src/slack-outbound/slack-outbound.ts';
+import { createSlackPoster } from '../src/slack/outbound/slack-poster.ts';
 import { createProcessors, type WorkerDeps } from './processors.ts';
 
 export type { WorkerDeps };

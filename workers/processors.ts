@@ -5,8 +5,8 @@ import { deliverInvitation } from '../src/invitations/invitation-email.ts';
 import type { JobName, JobPayload } from '../src/jobs/jobs.ts';
 import { isPermanentMailError, type Mailer } from '../src/mail/mailer.ts';
 import { permanentFailure, type QueueJob, type Queues } from '../src/platform/queue.ts';
-import { sendInvitationDm } from '../src/slack-outbound/invitation-dm.ts';
-import { postOnce, type SlackPoster } from '../src/slack-outbound/slack-outbound.ts';
+import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
+import { postOnce, type SlackPoster } from '../src/slack/outbound/slack-poster.ts';
 import { checkMessageStatus, dispatchMessages } from './messaging.ts';
 
 export interface WorkerDeps extends AppDeps {

@@ -7,13 +7,10 @@ import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryOne } from '../platform/sql.ts';
 import { InsufficientFundsError } from '../shared/errors.ts';
-import {
-  type AlertSubject,
-  lowBalanceAlert,
-  rechargeNote,
-  rechargeUnpaidEmail,
-  rechargeUnpaidMessage,
-} from './alert-messages.ts';
+// upward: the outbox row carries the finished Slack message, so a retried post is the same post;
+// the presenter is a pure function of the alert's facts.
+import { lowBalanceAlert, rechargeNote, rechargeUnpaidMessage } from '../slack/presenters/alerts.ts';
+import { type AlertSubject, rechargeUnpaidEmail } from './alert-texts.ts';
 
 /**
  * What happens after a posting takes a member below its level (the ledger asks for the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
-import { answerInvitationDm, INVITATION_DM_ACTIONS } from '../../src/slack-outbound/invitation-dm.ts';
+import { answerInvitationDm } from '../../src/slack/listeners/actions/invitation-answer.ts';
+import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import { seedTeam } from '../helpers/services.ts';
 import { invitationToken, PUBLIC_URL, useWorkerHarness } from './harness.ts';
 import { eventually, sleep } from './helpers.ts';

@@ -1,10 +1,10 @@
 import { ErrorCode, type WebAPICallError, WebClient } from '@slack/web-api';
-import type { Config } from '../config.ts';
-import type { SlackMessage } from '../jobs/jobs.ts';
-import { claimJobReceipt, hasJobReceipt } from '../jobs/receipts.ts';
-import type { Logger } from '../logger.ts';
-import type { Orm } from '../platform/database.ts';
-import { permanentFailure, type Queues, rateLimitedError } from '../platform/queue.ts';
+import type { Config } from '../../config.ts';
+import type { SlackMessage } from '../../jobs/jobs.ts';
+import { claimJobReceipt, hasJobReceipt } from '../../jobs/receipts.ts';
+import type { Logger } from '../../logger.ts';
+import type { Orm } from '../../platform/database.ts';
+import { permanentFailure, type Queues, rateLimitedError } from '../../platform/queue.ts';
 
 /**
  * The one way workers talk to Slack. Every post runs as a job on the `slack` queue; the
