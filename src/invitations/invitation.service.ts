@@ -21,8 +21,6 @@ import {
 
 /** How long an invitation link stays valid. */
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-/** The job that delivers an invitation: an email, or a Slack DM for an invitation by mention. */
-export const SEND_INVITATION_JOB = 'invitation.send';
 
 export interface InvitationView {
   id: number;
@@ -117,14 +115,13 @@ export class InvitationService {
         member,
       });
       await flushUnique(tx, `${email} already has a pending invitation`);
-      // The link's token travels only inside the job; the database keeps its hash.
+      // The link's token travels only inside the job; the database keeps its hash. The channel
+      // is chosen here, once: an email address gets the link, a Slack mention a DM with buttons.
       await enqueueJob(
         tx,
-        SEND_INVITATION_JOB,
+        email ? 'invitation.send' : 'invitation.slack_dm',
         { invitationId: invitation.id, token },
-        {
-          dedupKey: `invitation-${invitation.id}`,
-        },
+        { dedupKey: `invitation-${invitation.id}` },
       );
       await recordAudit(tx, {
         teamId: team.id,

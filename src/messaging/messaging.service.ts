@@ -18,7 +18,6 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../shared/errors
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { type ChargeRequest, chargeBatch } from './charging.ts';
-import { MESSAGE_CHECK_JOB } from './jobs.ts';
 import { MESSAGE_STATUSES, type MessageStatus } from './message.entity.ts';
 import { type FinalStatus, type Outcome, recordOutcomes } from './outcomes.ts';
 import { toE164 } from './phone.ts';
@@ -377,8 +376,8 @@ export class MessagingService {
   async #scheduleCheck(tx: EntityManager, messageIds: readonly string[], attempt: number): Promise<void> {
     await enqueueJob(
       tx,
-      MESSAGE_CHECK_JOB,
-      { messageIds, attempt },
+      'message.check_status',
+      { messageIds: [...messageIds], attempt },
       {
         delayMs: this.#settings.provider.statusCheckDelayMs(attempt),
         dedupKey: `message-check-${messageIds[0]}-${attempt}`,

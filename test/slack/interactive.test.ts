@@ -262,7 +262,7 @@ describe('invitation by mention', () => {
       .fork()
       .getConnection()
       .execute<{ payload: { token: string } }[]>(
-        "select payload from outbox where job = 'invitation.send' order by id desc limit 1",
+        "select payload from outbox where job = 'invitation.slack_dm' order by id desc limit 1",
       );
     return row!.payload.token;
   }

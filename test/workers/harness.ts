@@ -86,7 +86,7 @@ export function useWorkerHarness(
 /** The token of an invitation, as its delivery job carries it (the database keeps only its hash). */
 export async function invitationToken(sql: pg.Pool, invitationId: number): Promise<string> {
   const { rows } = await sql.query<{ payload: { token: string } }>(
-    `select payload from outbox where job = 'invitation.send' and (payload->>'invitationId')::int = $1`,
+    `select payload from outbox where job in ('invitation.send', 'invitation.slack_dm') and (payload->>'invitationId')::int = $1`,
     [invitationId],
   );
   if (!rows[0]) throw new Error(`no delivery job for invitation ${invitationId}`);
