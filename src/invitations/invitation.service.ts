@@ -134,10 +134,15 @@ export class InvitationService {
     });
   }
 
-  /** Pending invitations by default, newest first. */
+  /** Pending invitations by default, newest first; `before` (an invitation id) continues below an earlier page. */
   async list(
     actor: Actor,
-    input: { status?: InvitationStatus | 'all'; teamId?: number } = {},
+    input: {
+      status?: InvitationStatus | 'all';
+      teamId?: number;
+      before?: number | null;
+      limit?: number;
+    } = {},
   ): Promise<InvitationView[]> {
     const em = this.#orm.em.fork();
     const caller = await loadCaller(em, actor);
@@ -146,8 +151,12 @@ export class InvitationService {
     const status = input.status ?? 'pending';
     const invitations = await em.find(
       Invitation,
-      { team: teamId, ...(status === 'all' || status === 'expired' ? {} : { status }) },
-      { orderBy: { id: 'desc' }, populate: ['team', 'invitedBy'], limit: 200 },
+      {
+        team: teamId,
+        ...(status === 'all' || status === 'expired' ? {} : { status }),
+        ...(input.before ? { id: { $lt: input.before } } : {}),
+      },
+      { orderBy: { id: 'desc' }, populate: ['team', 'invitedBy'], limit: input.limit ?? 200 },
     );
     return invitations
       .map((invitation) => this.#view(invitation))

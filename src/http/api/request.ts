@@ -30,11 +30,3 @@ export function bodyOf(req: Request): Record<string, unknown> {
   const body = req.body as unknown;
   return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 }
-
-/** A money field: a JSON number or a decimal string, handed to the service to parse. */
-export function amountField(body: Record<string, unknown>, field: string): string | number {
-  const value = body[field];
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  if (value === undefined || value === null) return '';
-  throw new ValidationError(field, `${field} must be a number like 50 or 12.5`);
-}
