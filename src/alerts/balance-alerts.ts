@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryOne } from '../platform/sql.ts';
+import { systemParty } from '../shared/actor.ts';
 import { InsufficientFundsError } from '../shared/errors.ts';
 // upward: the outbox row carries the finished Slack message, so a retried post is the same post;
 // the presenter is a pure function of the alert's facts.
@@ -117,7 +118,7 @@ async function recharge(
       amount,
       idempotencyKey: `auto-recharge:${jobId}`.slice(0, 200),
       reason: 'Auto-recharge: balance below threshold',
-      actor: { kind: 'system', memberId: null, via: 'worker' },
+      actor: systemParty('worker'),
     });
     const after = { ...subject, balance: posted.memberBalance ?? subject.balance + amount };
     if (state.alerts_channel) {

@@ -8,7 +8,7 @@ import { flushUnique } from '../members/member.service.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
-import type { Actor } from '../shared/actor.ts';
+import { type Actor, type Channel, systemParty } from '../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { optionalEmail, requireId, requireName } from '../shared/validation.ts';
 import { loadTeam } from '../teams/team.service.ts';
@@ -199,9 +199,10 @@ export class InvitationService {
   }
 
   /** Accepts with a display name: the reserved sub-account becomes active; its API key is returned once. */
+  /** `via`: where the person clicked (the accept page is the API's; the DM's buttons are Slack's). */
   async accept(
     token: string,
-    input: { name: string },
+    input: { name: string; via?: Channel },
   ): Promise<{ member: MemberView; apiKey: string; invitation: InvitationView }> {
     const name = requireName(input.name);
     const outcome = await this.#orm.em.fork().transactional(async (tx) => {
@@ -218,7 +219,7 @@ export class InvitationService {
       await tx.flush();
       await recordAudit(tx, {
         teamId: invitation.team.id,
-        actor: { kind: 'member', memberId: member.id, via: 'api' },
+        actor: { kind: 'member', memberId: member.id, via: input.via ?? 'api' },
         action: 'invitation.accepted',
         subjectMemberId: member.id,
         details: { invitationId: invitation.id, name },
@@ -229,14 +230,14 @@ export class InvitationService {
     return outcome;
   }
 
-  async decline(token: string): Promise<InvitationView> {
+  async decline(token: string, via: Channel = 'api'): Promise<InvitationView> {
     const outcome = await this.#orm.em.fork().transactional(async (tx) => {
       const invitation = await this.#lockPending(tx, token);
       if ('ended' in invitation) return invitation;
       await this.#end(tx, invitation, 'revoked');
       await recordAudit(tx, {
         teamId: invitation.team.id,
-        actor: { kind: 'system', memberId: null, via: 'api' },
+        actor: systemParty(via),
         action: 'invitation.declined',
         subjectMemberId: invitation.member.id,
         details: { invitationId: invitation.id },
@@ -308,7 +309,7 @@ export class InvitationService {
       await this.#end(tx, invitation, 'expired');
       await recordAudit(tx, {
         teamId: invitation.team.id,
-        actor: { kind: 'system', memberId: null, via: 'api' },
+        actor: systemParty('api'),
         action: 'invitation.expired',
         subjectMemberId: invitation.member.id,
         details: { invitationId: invitation.id, expiresAt: invitation.expiresAt.toISOString() },

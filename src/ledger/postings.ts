@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ActingParty } from '../audit/audit.ts';
 import type { MemberStatus, Role } from '../members/member.entity.ts';
 import { enqueueJobsFrom } from '../outbox/outbox.ts';
 import { queryAll } from '../platform/sql.ts';
+import type { ActingParty } from '../shared/actor.ts';
 import {
   ConflictError,
   type DomainError,

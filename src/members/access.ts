@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ActingParty } from '../audit/audit.ts';
 import { queryOne } from '../platform/sql.ts';
-import type { Actor } from '../shared/actor.ts';
+import type { ActingParty, Actor } from '../shared/actor.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
 import { type IMember, Member, type MemberStatus, managesMembers, type Role } from './member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';

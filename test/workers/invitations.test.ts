@@ -147,6 +147,11 @@ describe('invitations by Slack mention', () => {
     const key = /```(\S+)```/.exec(JSON.stringify(accepted.shownOnce?.blocks))?.[1];
     const member = await h.services.members.authenticateApiKey(key!);
     expect(member).toMatchObject({ name: 'Ivy Invited', status: 'active', slackUserId: 'UINVITED1' });
+    const { rows: audited } = await h.sql.query(
+      "select via from audit_events where action = 'invitation.accepted' and subject_member_id = $1",
+      [member.id],
+    );
+    expect(audited, 'an accept from the DM is audited as Slack, not as the API').toEqual([{ via: 'slack' }]);
 
     const again = await answerInvitationDm(h.services, {
       action: 'decline',

@@ -45,10 +45,13 @@ export async function answerInvitationDm(
 ): Promise<InvitationDmAnswer> {
   try {
     if (input.action === 'decline') {
-      const declined = await services.invitations.decline(input.token);
+      const declined = await services.invitations.decline(input.token, 'slack');
       return invitationDmDeclined(declined.teamName);
     }
-    const accepted = await services.invitations.accept(input.token, { name: input.displayName });
+    const accepted = await services.invitations.accept(input.token, {
+      name: input.displayName,
+      via: 'slack',
+    });
     return invitationDmAccepted(accepted.invitation.teamName, accepted.member.name, accepted.apiKey);
   } catch (error) {
     if (!isDomainError(error)) throw error;
