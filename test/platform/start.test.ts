@@ -89,7 +89,7 @@ describe('npm start with embedded defaults', () => {
 
     // The operator CLI reaches the database the server started.
     const create = run(
-      ['src/cli.ts', 'team:create', '--name', 'Acme', '--owner-name', 'Olga', '--slack-team', 'T1'],
+      ['src/cli/index.ts', 'team:create', '--name', 'Acme', '--owner-name', 'Olga', '--slack-team', 'T1'],
       env,
     );
     expect(await exited(create)).toBe(0);
@@ -102,7 +102,7 @@ describe('npm start with embedded defaults', () => {
     // A second start finds the team again: the data lives under DATA_DIR.
     const again = run(['src/main.ts'], env);
     await waitForReady(again);
-    const show = run(['src/cli.ts', 'team:show', '--slack-team', 'T1'], env);
+    const show = run(['src/cli/index.ts', 'team:show', '--slack-team', 'T1'], env);
     expect(await exited(show)).toBe(0);
     expect(show.output()).toContain('team 1 "Acme"');
     again.kill('SIGTERM');
