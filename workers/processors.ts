@@ -1,8 +1,8 @@
-import { handleBalanceLow } from '../src/alerts/balance-alerts.ts';
 import type { AppDeps } from '../src/app.ts';
 import { sendDigest, syncDigestSchedule } from '../src/digests/digest-jobs.ts';
 import { deliverInvitation } from '../src/invitations/invitation-email.ts';
 import type { JobName, JobPayload } from '../src/jobs/jobs.ts';
+import { handleBalanceLow } from '../src/ledger/balance-low.ts';
 import { type Mailer, sendEmailJob } from '../src/mail/mailer.ts';
 import type { QueueJob, Queues } from '../src/platform/queue.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
-import { type AlertSubject, rechargeUnpaidText } from '../../alerts/alert-texts.ts';
 import type { SlackMessage } from '../../jobs/jobs.ts';
+import { type AlertSubject, rechargeUnpaidText } from '../../ledger/alert-texts.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { ACTIONS } from '../ids.ts';
 import { actions, button, context, escapeText, section } from './blocks.ts';

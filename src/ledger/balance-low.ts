@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JobPayload } from '../jobs/jobs.ts';
 import { claimJobReceipt } from '../jobs/receipts.ts';
-import { applyPosting } from '../ledger/postings.ts';
 import type { Logger } from '../logger.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
@@ -12,6 +11,7 @@ import { InsufficientFundsError } from '../shared/errors.ts';
 // the presenter is a pure function of the alert's facts.
 import { lowBalanceAlert, rechargeNote, rechargeUnpaidMessage } from '../slack/presenters/alerts.ts';
 import { type AlertSubject, rechargeUnpaidEmail } from './alert-texts.ts';
+import { applyPosting } from './postings.ts';
 
 /**
  * What happens after a posting takes a member below its level (the ledger asks for the
