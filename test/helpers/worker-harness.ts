@@ -6,11 +6,11 @@ import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import { openQueues, type Queues } from '../../src/platform/queue.ts';
 import { startWorkers, type Workers } from '../../workers/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { TEST_REDIS_URL } from '../helpers/env.ts';
-import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
-import { silentLogger, uniquePrefix } from './helpers.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { TEST_REDIS_URL } from './env.ts';
+import { type FakeSlack, startFakeSlack } from './fake-slack.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { silentLogger, uniquePrefix } from './workers.ts';
 
 export const PUBLIC_URL = 'http://teamops.test';
 

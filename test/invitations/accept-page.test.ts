@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, useWorkerHarness } from './harness.ts';
-import { silentLogger } from './helpers.ts';
+import { invitationToken, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { silentLogger } from '../helpers/workers.ts';
 
 const h = useWorkerHarness({ workers: false });
 let server: Server;

@@ -6,8 +6,8 @@ import { memberActor } from '../../src/shared/actor.ts';
 import { formatMoney } from '../../src/shared/money.ts';
 import { digestMessage } from '../../src/slack/presenters/digests.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from './harness.ts';
-import { eventually, sleep } from './helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, sleep } from '../helpers/workers.ts';
 
 const h = useWorkerHarness();
 

@@ -3,8 +3,8 @@ import { memberActor } from '../../src/shared/actor.ts';
 import { answerInvitationDm } from '../../src/slack/listeners/actions/invitation-answer.ts';
 import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, PUBLIC_URL, useWorkerHarness } from './harness.ts';
-import { eventually, sleep } from './helpers.ts';
+import { invitationToken, PUBLIC_URL, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, sleep } from '../helpers/workers.ts';
 
 const h = useWorkerHarness();
 

@@ -6,7 +6,7 @@ import { type OutboxRelay, startOutboxRelay } from '../../src/outbox/relay.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import type { QueueJob, Queues } from '../../src/platform/queue.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from './helpers.ts';
+import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from '../helpers/workers.ts';
 
 let database: TestDatabase;
 let orm: Orm;
