@@ -17,7 +17,7 @@ import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { loadTeam } from '../teams/team.service.ts';
-import { applyPostings, isIdempotencyRace, type Posting, type PostingResult } from './postings.ts';
+import { applyPostings, type Posting, type PostingResult, retryingIdempotencyRace } from './postings.ts';
 import type { TransferKind } from './transfer.entity.ts';
 
 export interface MoveInput {
@@ -68,15 +68,8 @@ export class LedgerService {
     });
   }
 
-  async #runBatch(batch: Posting[]) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch));
-      } catch (error) {
-        if (attempt < 3 && isIdempotencyRace(error)) continue;
-        throw error;
-      }
-    }
+  #runBatch(batch: Posting[]) {
+    return retryingIdempotencyRace(() => this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch)));
   }
 
   /** Applies one posting, sharing a transaction with concurrent postings of the same team. */

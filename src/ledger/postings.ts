@@ -518,8 +518,23 @@ function hashPosting(posting: Posting): string {
     .digest('hex');
 }
 
-/** Two processes inserted the same idempotency key at once: running the batch again replays it. */
-export function isIdempotencyRace(error: unknown): boolean {
+/**
+ * Runs a transaction that applies postings, again when another process committed the same
+ * idempotency key a moment before: the key is visible now, so the posting replays instead.
+ */
+export async function retryingIdempotencyRace<T>(transaction: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt < attempts && isIdempotencyRace(error)) continue;
+      throw error;
+    }
+  }
+}
+
+/** Two processes inserted the same idempotency key at once. */
+function isIdempotencyRace(error: unknown): boolean {
   const e = error as { constraint?: string; message?: string } | null;
   return (
     e?.constraint === 'transfers_idempotency_key' ||

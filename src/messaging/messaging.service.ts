@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SmsConfig } from '../config.ts';
-import { isIdempotencyRace } from '../ledger/postings.ts';
+import { retryingIdempotencyRace } from '../ledger/postings.ts';
 import type { Logger } from '../logger.ts';
 import {
   callerTeam,
@@ -89,15 +89,7 @@ export class MessagingService {
         productDefaultPrice: this.#settings.defaultPrice,
       });
     this.#charges = new WriteCombiner(
-      async (memberId, batch) => {
-        try {
-          return await charge(memberId, batch);
-        } catch (error) {
-          // Another process committed the same idempotency key a moment ago: now it is visible.
-          if (isIdempotencyRace(error)) return charge(memberId, batch);
-          throw error;
-        }
-      },
+      (memberId, batch) => retryingIdempotencyRace(() => charge(memberId, batch)),
       { maxWeight: MAX_MESSAGES_PER_CHARGE, weight: (r) => r.recipients.length },
     );
   }
