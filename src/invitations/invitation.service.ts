@@ -19,6 +19,10 @@ import {
   type InvitationStatus,
 } from './invitation.entity.ts';
 
+/** The roles an invitation can give: ownership changes hands only by an approved role change. */
+export const INVITABLE_ROLES = ['admin', 'user'] as const;
+export type InvitableRole = (typeof INVITABLE_ROLES)[number];
+
 /** How long an invitation link stays valid. */
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -363,9 +367,10 @@ export class InvitationService {
   }
 }
 
-function requireInvitedRole(value: string | null | undefined): 'admin' | 'user' {
-  const role = (value ?? 'user').trim().toLowerCase();
-  if (role !== 'admin' && role !== 'user') {
+function requireInvitedRole(value: string | null | undefined): InvitableRole {
+  const wanted = (value ?? 'user').trim().toLowerCase();
+  const role = INVITABLE_ROLES.find((r) => r === wanted);
+  if (!role) {
     throw new ValidationError('role', 'role must be admin or user (ownership changes hands with /team role)');
   }
   return role;
