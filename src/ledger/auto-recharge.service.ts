@@ -1,5 +1,6 @@
 import { recordAudit } from '../audit/audit.ts';
-import { callerTeam, findMember, loadCaller, type MemberRef, requireManager } from '../members/access.ts';
+import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
+import { findMember, type MemberRef } from '../members/lookups.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import type { Actor } from '../shared/actor.ts';

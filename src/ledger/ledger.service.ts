@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   callerTeam,
-  findMember,
   loadCaller,
   loadCallerAndMember,
-  type MemberRef,
   requireManager,
   requireSelfOrManager,
 } from '../members/access.ts';
+import { findMember, type MemberRef } from '../members/lookups.ts';
 import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';

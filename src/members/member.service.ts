@@ -12,15 +12,13 @@ import { loadTeam } from '../teams/team.service.ts';
 import {
   type Caller,
   callerTeam,
-  findMember,
   isManager,
   loadCaller,
-  MEMBER_COLUMNS,
-  type MemberRef,
   requireManager,
   requireSelfOrManager,
 } from './access.ts';
 import { hashSecret, issueApiKey } from './api-keys.ts';
+import { findMember, MEMBER_COLUMNS, type MemberRef } from './lookups.ts';
 import { type IMember, MEMBER_STATUSES, Member, type MemberStatus } from './member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow, toMemberView } from './views.ts';
 

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { MemberRef } from '../../members/access.ts';
+import type { MemberRef } from '../../members/lookups.ts';
 import { type Actor, memberActor } from '../../shared/actor.ts';
 import { ValidationError } from '../../shared/errors.ts';
 

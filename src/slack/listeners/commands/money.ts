@@ -1,4 +1,4 @@
-import { describeRef } from '../../../members/access.ts';
+import { describeRef } from '../../../members/lookups.ts';
 import { callerTeamView } from '../../context.ts';
 import {
   autoRechargeOffText,
