@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createLogger } from '../src/logger.ts';
-import { connectOrm, migrate, type Orm } from '../src/platform/database.ts';
+import { connectOrm } from '../src/orm.ts';
+import { migrate, type Orm } from '../src/platform/database.ts';
 
 /** Benchmarks run against the machine's PostgreSQL (override with BENCH_POSTGRES_URL), in a database of their own. */
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

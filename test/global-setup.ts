@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createLogger } from '../src/logger.ts';
-import { connectOrm, migrate } from '../src/platform/database.ts';
+import { connectOrm } from '../src/orm.ts';
+import { migrate } from '../src/platform/database.ts';
 import { databaseUrl, TEST_POSTGRES_URL } from './helpers/env.ts';
 
 declare module 'vitest' {

@@ -1,5 +1,5 @@
 import { syncDigestSchedule } from '../src/digests/digest-jobs.ts';
-import { isJobName, jobs, QUEUES, type QueueName } from '../src/jobs/jobs.ts';
+import { isJobName, type JobName, jobs, QUEUES, type QueueName } from '../src/jobs/jobs.ts';
 import { createMailer } from '../src/mail/mailer.ts';
 import { type OutboxRelay, type RelayOptions, startOutboxRelay } from '../src/outbox/relay.ts';
 import {
@@ -9,8 +9,8 @@ import {
   type WorkerOptions,
 } from '../src/platform/queue.ts';
 import { queryAll } from '../src/platform/sql.ts';
-import { createSlackPoster } from '../src/slack-outbound/slack-outbound.ts';
-import { createProcessors, type WorkerDeps } from './processors.ts';
+import { createSlackPoster } from '../src/slack/outbound/slack-poster.ts';
+import { type Processor, processors, type WorkerDeps } from './processors.ts';
 
 export type { WorkerDeps };
 
@@ -59,7 +59,6 @@ export function startWorkers(
     mailer,
     slack: deps.slack ?? createSlackPoster(deps.config, deps.queues, deps.logger),
   };
-  const processors = createProcessors(full);
 
   const run = (queue: QueueName) => async (job: QueueJob) => {
     const name = job.name;
@@ -69,8 +68,8 @@ export function startWorkers(
     const parsed = jobs[name].payload.safeParse(job.data);
     if (!parsed.success)
       throw permanentFailure(`job ${name} has a malformed payload: ${parsed.error.message}`);
-    const processor = processors[name] as (payload: unknown, job: QueueJob) => Promise<unknown>;
-    return processor(parsed.data, job);
+    const processor = processors[name] as Processor<JobName>;
+    return processor(full, parsed.data as never, job);
   };
 
   const workers: QueueWorker[] = (options.queues ?? QUEUES).map((queue) =>

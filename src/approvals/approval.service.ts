@@ -5,13 +5,11 @@ import { applyPosting } from '../ledger/postings.ts';
 import {
   type Caller,
   callerTeam,
-  findMember,
   loadCaller,
-  MEMBER_COLUMNS,
-  type MemberRef,
   requireManager,
   requireSelfOrManager,
 } from '../members/access.ts';
+import { findMember, MEMBER_COLUMNS, type MemberRef } from '../members/lookups.ts';
 import { type IMember, Member, ROLES, type Role } from '../members/member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { ACTOR_KINDS, CHANNELS } from '../ledger/transfer.entity.ts';
 import { Member } from '../members/member.entity.ts';
+import { ACTOR_KINDS, CHANNELS } from '../shared/actor.ts';
 import { Team } from '../teams/team.entity.ts';
 
 /** Who did what, through which channel, with the values before and after. Append-only. */

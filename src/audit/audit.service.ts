@@ -21,14 +21,17 @@ export class AuditService {
     this.#orm = orm;
   }
 
-  /** The team's audit trail, newest first. */
-  async list(actor: Actor, input: { limit?: number; teamId?: number } = {}): Promise<AuditView[]> {
+  /** The team's audit trail, newest first; `before` (an event id) continues below an earlier page. */
+  async list(
+    actor: Actor,
+    input: { limit?: number; teamId?: number; before?: string | null } = {},
+  ): Promise<AuditView[]> {
     const em = this.#orm.em.fork();
     const caller = await loadCaller(em, actor);
     requireManager(caller, 'read the audit trail');
     const events = await em.find(
       AuditEvent,
-      { team: callerTeam(caller, input.teamId) },
+      { team: callerTeam(caller, input.teamId), ...(input.before ? { id: { $lt: input.before } } : {}) },
       { orderBy: { id: 'desc' }, limit: pagingNumber(input.limit, 'limit', 100, 1, 500) },
     );
     return events.map((event) => ({

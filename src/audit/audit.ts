@@ -1,13 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ActorKind, Channel } from '../ledger/transfer.entity.ts';
 import { run } from '../platform/sql.ts';
-
-/** The acting party, resolved: which member (if any) and through what channel. */
-export interface ActingParty {
-  kind: ActorKind;
-  memberId: number | null;
-  via: Channel;
-}
+import type { ActingParty } from '../shared/actor.ts';
 
 export interface AuditEntry {
   teamId: number;

@@ -2,8 +2,9 @@ import { dispatchJob, type JobPayload, routeFor } from '../jobs/jobs.ts';
 import type { Orm } from '../platform/database.ts';
 import type { QueueJob, Queues } from '../platform/queue.ts';
 import { queryOne } from '../platform/sql.ts';
+// upward: the digest job hands a finished Slack message to the slack queue; the presenter is pure.
+import { digestMessage } from '../slack/presenters/digests.ts';
 import { type DigestFrequency, digestCron } from './digest.service.ts';
-import { digestMessage } from './digest-message.ts';
 import { buildDigest } from './digest-report.ts';
 
 /** One BullMQ Job Scheduler per team; upserting it is idempotent, so the job may run any number of times. */

@@ -8,6 +8,9 @@ import { loadTeam, requireSlackChannel } from '../teams/team.service.ts';
 
 export const DIGEST_FREQUENCIES = ['daily', 'weekly'] as const;
 export type DigestFrequency = (typeof DIGEST_FREQUENCIES)[number];
+/** What a team may ask for: a frequency, or `off`. */
+export const DIGEST_SETTINGS = [...DIGEST_FREQUENCIES, 'off'] as const;
+export type DigestSetting = (typeof DIGEST_SETTINGS)[number];
 
 export interface DigestSettings {
   teamId: number;
@@ -96,9 +99,10 @@ export function digestCron(frequency: DigestFrequency, time: string): string {
   return `${minute} ${hour} * * ${frequency === 'weekly' ? '1' : '*'}`;
 }
 
-function requireFrequency(value: string): DigestFrequency | 'off' {
+function requireFrequency(value: string): DigestSetting {
   const frequency = value.trim().toLowerCase();
-  if (frequency === 'off' || frequency === 'daily' || frequency === 'weekly') return frequency;
+  const setting = DIGEST_SETTINGS.find((s) => s === frequency);
+  if (setting) return setting;
   throw new ValidationError('frequency', 'frequency must be daily, weekly or off');
 }
 

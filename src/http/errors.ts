@@ -12,7 +12,11 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
 };
 
 export interface ApiErrorBody {
-  error: { code: DomainErrorCode | 'bad_request' | 'internal'; message: string; field?: string };
+  error: {
+    code: DomainErrorCode | 'bad_request' | 'method_not_allowed' | 'unsupported_media_type' | 'internal';
+    message: string;
+    field?: string;
+  };
 }
 
 /** The status and body for any error: domain errors say what is wrong, anything else is a 500 without details. */
@@ -53,6 +57,8 @@ export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const { status, body } = describeError(error);
     if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    // RFC 9110: a 401 names the scheme that would work.
+    if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="teamops"');
     res.status(status).json(body);
   };
 }

@@ -1,10 +1,10 @@
 import type { Services } from '../app.ts';
 import type { Config } from '../config.ts';
-import { dispatchJob, type JobPayload } from '../jobs/jobs.ts';
+import type { JobPayload } from '../jobs/jobs.ts';
 import type { Logger } from '../logger.ts';
 import { html, trusted } from '../mail/html.ts';
 import { describeMailError, isPermanentMailError, type Mailer, type OutgoingEmail } from '../mail/mailer.ts';
-import { permanentFailure, type QueueJob, type Queues } from '../platform/queue.ts';
+import { permanentFailure, type QueueJob } from '../platform/queue.ts';
 
 export interface InvitationEmailDetails {
   email: string;
@@ -77,13 +77,12 @@ export interface InvitationDeliveryDeps {
   config: Pick<Config, 'publicUrl'>;
   services: Pick<Services, 'invitations'>;
   mailer: Mailer;
-  queues: Queues;
   logger: Logger;
 }
 
 /**
- * The `invitation.send` job: emails the link, or hands an invitation by Slack mention to the
- * Slack queue. Each attempt's outcome goes to the invitation service, which decides what it
+ * The `invitation.send` job: emails the link (an invitation by Slack mention is a DM job
+ * instead, chosen when the invitation was made). Each attempt's outcome goes to the invitation service, which decides what it
  * means: `sent`; `failed` once retrying cannot help; otherwise still `queued`, with the reason
  * and the attempt count, so `/team invitations` can say why it has not arrived yet.
  */
@@ -91,17 +90,12 @@ export async function deliverInvitation(
   deps: InvitationDeliveryDeps,
   payload: JobPayload<'invitation.send'>,
   job: Pick<QueueJob, 'attemptsMade' | 'maxAttempts'>,
-): Promise<'sent' | 'handed to Slack' | 'skipped'> {
+): Promise<'sent' | 'skipped'> {
   const invitations = deps.services.invitations;
   const details = await invitations.deliveryDetails(payload.invitationId);
   // Revoked, accepted or expired before delivery, or delivered by an earlier run of this job.
   if (details?.status !== 'pending' || details.deliveryStatus === 'sent') return 'skipped';
-  if (!details.email) {
-    if (!details.slackUserId)
-      throw permanentFailure(`invitation ${details.id} has neither email nor Slack user`);
-    await dispatchJob(deps.queues, 'invitation.slack_dm', payload, { dedupKey: `invitation-${details.id}` });
-    return 'handed to Slack';
-  }
+  if (!details.email) throw permanentFailure(`invitation ${details.id} has no email address to send to`);
   const email = {
     ...invitationEmail(
       { ...details, email: details.email },

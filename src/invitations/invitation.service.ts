@@ -8,7 +8,7 @@ import { flushUnique } from '../members/member.service.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
-import type { Actor } from '../shared/actor.ts';
+import { type Actor, type Channel, systemParty } from '../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { optionalEmail, requireId, requireName } from '../shared/validation.ts';
 import { loadTeam } from '../teams/team.service.ts';
@@ -19,10 +19,12 @@ import {
   type InvitationStatus,
 } from './invitation.entity.ts';
 
+/** The roles an invitation can give: ownership changes hands only by an approved role change. */
+export const INVITABLE_ROLES = ['admin', 'user'] as const;
+export type InvitableRole = (typeof INVITABLE_ROLES)[number];
+
 /** How long an invitation link stays valid. */
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-/** The job that delivers an invitation: an email, or a Slack DM for an invitation by mention. */
-export const SEND_INVITATION_JOB = 'invitation.send';
 
 export interface InvitationView {
   id: number;
@@ -117,14 +119,13 @@ export class InvitationService {
         member,
       });
       await flushUnique(tx, `${email} already has a pending invitation`);
-      // The link's token travels only inside the job; the database keeps its hash.
+      // The link's token travels only inside the job; the database keeps its hash. The channel
+      // is chosen here, once: an email address gets the link, a Slack mention a DM with buttons.
       await enqueueJob(
         tx,
-        SEND_INVITATION_JOB,
+        email ? 'invitation.send' : 'invitation.slack_dm',
         { invitationId: invitation.id, token },
-        {
-          dedupKey: `invitation-${invitation.id}`,
-        },
+        { dedupKey: `invitation-${invitation.id}` },
       );
       await recordAudit(tx, {
         teamId: team.id,
@@ -137,10 +138,15 @@ export class InvitationService {
     });
   }
 
-  /** Pending invitations by default, newest first. */
+  /** Pending invitations by default, newest first; `before` (an invitation id) continues below an earlier page. */
   async list(
     actor: Actor,
-    input: { status?: InvitationStatus | 'all'; teamId?: number } = {},
+    input: {
+      status?: InvitationStatus | 'all';
+      teamId?: number;
+      before?: number | null;
+      limit?: number;
+    } = {},
   ): Promise<InvitationView[]> {
     const em = this.#orm.em.fork();
     const caller = await loadCaller(em, actor);
@@ -149,8 +155,12 @@ export class InvitationService {
     const status = input.status ?? 'pending';
     const invitations = await em.find(
       Invitation,
-      { team: teamId, ...(status === 'all' || status === 'expired' ? {} : { status }) },
-      { orderBy: { id: 'desc' }, populate: ['team', 'invitedBy'], limit: 200 },
+      {
+        team: teamId,
+        ...(status === 'all' || status === 'expired' ? {} : { status }),
+        ...(input.before ? { id: { $lt: input.before } } : {}),
+      },
+      { orderBy: { id: 'desc' }, populate: ['team', 'invitedBy'], limit: input.limit ?? 200 },
     );
     return invitations
       .map((invitation) => this.#view(invitation))
@@ -193,9 +203,10 @@ export class InvitationService {
   }
 
   /** Accepts with a display name: the reserved sub-account becomes active; its API key is returned once. */
+  /** `via`: where the person clicked (the accept page is the API's; the DM's buttons are Slack's). */
   async accept(
     token: string,
-    input: { name: string },
+    input: { name: string; via?: Channel },
   ): Promise<{ member: MemberView; apiKey: string; invitation: InvitationView }> {
     const name = requireName(input.name);
     const outcome = await this.#orm.em.fork().transactional(async (tx) => {
@@ -212,7 +223,7 @@ export class InvitationService {
       await tx.flush();
       await recordAudit(tx, {
         teamId: invitation.team.id,
-        actor: { kind: 'member', memberId: member.id, via: 'api' },
+        actor: { kind: 'member', memberId: member.id, via: input.via ?? 'api' },
         action: 'invitation.accepted',
         subjectMemberId: member.id,
         details: { invitationId: invitation.id, name },
@@ -223,14 +234,14 @@ export class InvitationService {
     return outcome;
   }
 
-  async decline(token: string): Promise<InvitationView> {
+  async decline(token: string, via: Channel = 'api'): Promise<InvitationView> {
     const outcome = await this.#orm.em.fork().transactional(async (tx) => {
       const invitation = await this.#lockPending(tx, token);
       if ('ended' in invitation) return invitation;
       await this.#end(tx, invitation, 'revoked');
       await recordAudit(tx, {
         teamId: invitation.team.id,
-        actor: { kind: 'system', memberId: null, via: 'api' },
+        actor: systemParty(via),
         action: 'invitation.declined',
         subjectMemberId: invitation.member.id,
         details: { invitationId: invitation.id },
@@ -302,7 +313,7 @@ export class InvitationService {
       await this.#end(tx, invitation, 'expired');
       await recordAudit(tx, {
         teamId: invitation.team.id,
-        actor: { kind: 'system', memberId: null, via: 'api' },
+        actor: systemParty('api'),
         action: 'invitation.expired',
         subjectMemberId: invitation.member.id,
         details: { invitationId: invitation.id, expiresAt: invitation.expiresAt.toISOString() },
@@ -356,9 +367,10 @@ export class InvitationService {
   }
 }
 
-function requireInvitedRole(value: string | null | undefined): 'admin' | 'user' {
-  const role = (value ?? 'user').trim().toLowerCase();
-  if (role !== 'admin' && role !== 'user') {
+function requireInvitedRole(value: string | null | undefined): InvitableRole {
+  const wanted = (value ?? 'user').trim().toLowerCase();
+  const role = INVITABLE_ROLES.find((r) => r === wanted);
+  if (!role) {
     throw new ValidationError('role', 'role must be admin or user (ownership changes hands with /team role)');
   }
   return role;

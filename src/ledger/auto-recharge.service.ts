@@ -1,12 +1,12 @@
 import { recordAudit } from '../audit/audit.ts';
-import { callerTeam, findMember, loadCaller, type MemberRef, requireManager } from '../members/access.ts';
+import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
+import { findMember, type MemberRef } from '../members/lookups.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { AutoRechargeRule } from './auto-recharge-rule.entity.ts';
-import { BALANCE_LOW_JOB } from './postings.ts';
 
 export interface AutoRechargeView {
   memberId: number;
@@ -57,7 +57,7 @@ export class AutoRechargeService {
       rule.dailyCap = dailyCap;
       await tx.flush();
       if (member.balance < threshold) {
-        await enqueueJob(tx, BALANCE_LOW_JOB, {
+        await enqueueJob(tx, 'member.balance_low', {
           teamId: member.team.id,
           memberId: member.id,
           transferId: null,

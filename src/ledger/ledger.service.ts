@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   callerTeam,
-  findMember,
   loadCaller,
   loadCallerAndMember,
-  type MemberRef,
   requireManager,
   requireSelfOrManager,
 } from '../members/access.ts';
+import { findMember, type MemberRef } from '../members/lookups.ts';
 import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';
@@ -17,7 +16,7 @@ import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { loadTeam } from '../teams/team.service.ts';
-import { applyPostings, isIdempotencyRace, type Posting, type PostingResult } from './postings.ts';
+import { applyPostings, type Posting, type PostingResult, retryingIdempotencyRace } from './postings.ts';
 import type { TransferKind } from './transfer.entity.ts';
 
 export interface MoveInput {
@@ -68,15 +67,8 @@ export class LedgerService {
     });
   }
 
-  async #runBatch(batch: Posting[]) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch));
-      } catch (error) {
-        if (attempt < 3 && isIdempotencyRace(error)) continue;
-        throw error;
-      }
-    }
+  #runBatch(batch: Posting[]) {
+    return retryingIdempotencyRace(() => this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch)));
   }
 
   /** Applies one posting, sharing a transaction with concurrent postings of the same team. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ActingParty } from '../audit/audit.ts';
 import type { MemberStatus, Role } from '../members/member.entity.ts';
+import { enqueueJobsFrom } from '../outbox/outbox.ts';
 import { queryAll } from '../platform/sql.ts';
+import type { ActingParty } from '../shared/actor.ts';
 import {
   ConflictError,
   type DomainError,
@@ -33,9 +34,6 @@ export const FLOWS: Record<TransferKind, { master: -1 | 0 | 1; member: -1 | 0 | 
 
 /** Kinds that pay for messages: a sender whose role changed under them is told to send again. */
 const CHARGE_KINDS: ReadonlySet<TransferKind> = new Set(['message_charge', 'master_message_charge']);
-
-/** Job asked for when a posting takes a member's balance below its auto-recharge threshold or alert level. */
-export const BALANCE_LOW_JOB = 'member.balance_low';
 
 const DEFAULT_STATUSES: readonly MemberStatus[] = ['active', 'inactive'];
 
@@ -389,6 +387,12 @@ async function writePostings(
       balance_low: w.crossedLow ? { teamId: w.posting.teamId, memberId: w.posting.memberId } : null,
     };
   });
+  // A posting that takes a balance below its level asks for the balance-low job in the same statement.
+  const balanceLowJobs = enqueueJobsFrom('member.balance_low', {
+    payload: "balance_low || jsonb_build_object('transferId', id::text)",
+    dedupKey: "'balance-low-' || id",
+    from: 'input where balance_low is not null order by id',
+  });
   const inserted = await queryAll<{ ord: number; id: string; created_at: string | Date }>(
     em,
     `with
@@ -424,16 +428,14 @@ async function writePostings(
          from input order by id
      ),
      jobs_written as (
-       insert into outbox (job, payload, dedup_key, available_at, created_at)
-       select ?, balance_low || jsonb_build_object('transferId', id::text), 'balance-low-' || id, now(), now()
-         from input where balance_low is not null order by id
+       ${balanceLowJobs.sql}
      )
      select ord, id::text as id, now() as created_at from input`,
     [
       JSON.stringify(touchedTeams.map((id) => ({ id, balance: masterBalance.get(id)!.toString() }))),
       JSON.stringify(touchedMembers.map((id) => ({ id, balance: memberBalance.get(id)!.toString() }))),
       JSON.stringify(rows),
-      BALANCE_LOW_JOB,
+      ...balanceLowJobs.params,
     ],
   );
   return new Map(inserted.map((row) => [row.ord, row]));
@@ -516,8 +518,23 @@ function hashPosting(posting: Posting): string {
     .digest('hex');
 }
 
-/** Two processes inserted the same idempotency key at once: running the batch again replays it. */
-export function isIdempotencyRace(error: unknown): boolean {
+/**
+ * Runs a transaction that applies postings, again when another process committed the same
+ * idempotency key a moment before: the key is visible now, so the posting replays instead.
+ */
+export async function retryingIdempotencyRace<T>(transaction: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt < attempts && isIdempotencyRace(error)) continue;
+      throw error;
+    }
+  }
+}
+
+/** Two processes inserted the same idempotency key at once. */
+function isIdempotencyRace(error: unknown): boolean {
   const e = error as { constraint?: string; message?: string } | null;
   return (
     e?.constraint === 'transfers_idempotency_key' ||

@@ -1,5 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { Member } from '../members/member.entity.ts';
+import { ACTOR_KINDS, CHANNELS } from '../shared/actor.ts';
 import { Team } from '../teams/team.entity.ts';
 
 /**
@@ -21,11 +22,6 @@ export const TRANSFER_KINDS = [
   'master_refund',
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
-
-export const ACTOR_KINDS = ['member', 'operator', 'system'] as const;
-export type ActorKind = (typeof ACTOR_KINDS)[number];
-export const CHANNELS = ['slack', 'api', 'cli', 'worker'] as const;
-export type Channel = (typeof CHANNELS)[number];
 
 /** One immutable ledger entry. Rows are only ever inserted. */
 export const Transfer = defineEntity({

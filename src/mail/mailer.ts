@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { permanentFailure } from '../platform/queue.ts';
 
 export interface OutgoingEmail {
   to: string;
@@ -70,4 +71,17 @@ export function isPermanentMailError(error: unknown): boolean {
 export function describeMailError(error: unknown): string {
   const e = error as { response?: string; message?: string; code?: string } | null;
   return (e?.response ?? e?.message ?? String(error)).replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/** The `email.send` job: one email, refused for good when the server says no retry can help. */
+export async function sendEmailJob(
+  mailer: Mailer,
+  email: OutgoingEmail,
+): Promise<{ messageId: string | undefined }> {
+  try {
+    return await mailer.send(email);
+  } catch (error) {
+    if (isPermanentMailError(error)) throw permanentFailure(`email to ${email.to} refused: ${String(error)}`);
+    throw error;
+  }
 }

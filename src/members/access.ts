@@ -1,10 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ActingParty } from '../audit/audit.ts';
 import { queryOne } from '../platform/sql.ts';
-import type { Actor } from '../shared/actor.ts';
+import type { ActingParty, Actor } from '../shared/actor.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
-import { type IMember, Member, type MemberStatus, managesMembers, type Role } from './member.entity.ts';
+import { describeRef, findMemberView, MEMBER_COLUMNS, type MemberRef, memberLookup } from './lookups.ts';
+import { type IMember, type MemberStatus, managesMembers, type Role } from './member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';
+
+/**
+ * Authentication and authorization of a service call: who the caller is, and what it may do.
+ * Finding the members a call is about is lookups.ts.
+ */
 
 /** The facts about a calling member that authorization needs. */
 export interface CallerMember {
@@ -137,64 +142,4 @@ export function callerTeam(caller: Caller, teamId?: number): number {
 export function requireSelfOrManager(caller: Caller, member: IMember, what: string): void {
   if (caller.kind === 'member' && caller.member.id === member.id) return;
   requireManager(caller, what);
-}
-
-export type MemberRef = { id: number } | { email: string } | { slackUserId: string };
-
-export function describeRef(ref: MemberRef): string {
-  if ('id' in ref) return `#${ref.id}`;
-  if ('email' in ref) return ref.email;
-  return `<@${ref.slackUserId}>`;
-}
-
-/**
- * Finds a member of the team by id, email or Slack user. Closed members are found by id only:
- * their email and Slack user may belong to someone new by now.
- */
-export async function findMember(em: EntityManager, teamId: number, ref: MemberRef): Promise<IMember> {
-  let member: IMember | null;
-  if ('id' in ref) {
-    member = await em.findOne(Member, { id: ref.id, team: teamId }, { populate: ['team'] });
-  } else if ('email' in ref) {
-    member = await em.findOne(
-      Member,
-      { team: teamId, email: { $ilike: ref.email.replace(/[\\%_]/g, '\\$&') }, status: { $ne: 'closed' } },
-      { populate: ['team'] },
-    );
-  } else {
-    member = await em.findOne(
-      Member,
-      { team: teamId, slackUserId: ref.slackUserId, status: { $ne: 'closed' } },
-      { populate: ['team'] },
-    );
-  }
-  if (!member) throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
-  return member;
-}
-
-/**
- * A member of the team as a view, by id, email or Slack user, in one plain query: for hot
- * paths (moving money) that only need to name the member, not change it.
- */
-export async function findMemberView(em: EntityManager, teamId: number, ref: MemberRef): Promise<MemberView> {
-  const lookup = memberLookup(ref);
-  const row = await queryOne<MemberRow>(
-    em,
-    `select ${MEMBER_COLUMNS} from members m where m.team_id = ? and ${lookup.where}`,
-    [teamId, lookup.value],
-  );
-  if (!row) throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
-  return memberViewFromRow(row);
-}
-
-/** The columns of a MemberRow, from a `members m`. */
-export const MEMBER_COLUMNS =
-  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id, m.created_at, m.closed_at';
-
-/** The condition on `m` that finds a member by reference; closed members are found by id only. */
-function memberLookup(ref: MemberRef): { where: string; value: string | number } {
-  if ('id' in ref) return { where: 'm.id = ?', value: ref.id };
-  if ('email' in ref)
-    return { where: "lower(m.email) = lower(?) and m.status <> 'closed'", value: ref.email };
-  return { where: "m.slack_user_id = ? and m.status <> 'closed'", value: ref.slackUserId };
 }

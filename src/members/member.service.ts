@@ -5,22 +5,20 @@ import { AutoRechargeRule } from '../ledger/auto-recharge-rule.entity.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
-import type { Actor } from '../shared/actor.ts';
+import { type Actor, systemParty } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
 import { optionalEmail, pagingNumber, requireName } from '../shared/validation.ts';
 import { loadTeam } from '../teams/team.service.ts';
 import {
   type Caller,
   callerTeam,
-  findMember,
   isManager,
   loadCaller,
-  MEMBER_COLUMNS,
-  type MemberRef,
   requireManager,
   requireSelfOrManager,
 } from './access.ts';
 import { hashSecret, issueApiKey } from './api-keys.ts';
+import { findMember, MEMBER_COLUMNS, type MemberRef } from './lookups.ts';
 import { type IMember, MEMBER_STATUSES, Member, type MemberStatus } from './member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow, toMemberView } from './views.ts';
 
@@ -78,7 +76,7 @@ export class MemberService {
           await tx.flush();
           await recordAudit(tx, {
             teamId: team.id,
-            actor: { kind: 'system', memberId: null, via: 'slack' },
+            actor: systemParty('slack'),
             action: 'member.linked',
             subjectMemberId: byEmail.id,
             details: { slackUserId: input.slackUserId, matchedEmail: email },

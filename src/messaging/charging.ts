@@ -9,7 +9,6 @@ import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/e
 import type { Micros } from '../shared/money.ts';
 import type { Settled } from '../shared/write-combiner.ts';
 import { rollupUpsertSql, UTC_DAY_SQL } from '../stats/rollups.ts';
-import { MESSAGE_DISPATCH_JOB } from './jobs.ts';
 import type { MessageStatus } from './message.entity.ts';
 import { type PriceEntry, PriceList } from './pricing.ts';
 import type { SendRequest } from './send-request.ts';
@@ -297,12 +296,7 @@ async function writeMessages(
     byRequest.set(index, list);
   }
   const messageIds = inserted.map((m) => m.id);
-  await enqueueJob(
-    tx,
-    MESSAGE_DISPATCH_JOB,
-    { messageIds },
-    { dedupKey: `message-dispatch-${messageIds[0]}` },
-  );
+  await enqueueJob(tx, 'message.dispatch', { messageIds }, { dedupKey: `message-dispatch-${messageIds[0]}` });
   return byRequest;
 }
 

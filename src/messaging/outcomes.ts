@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { applyPostings, type Posting } from '../ledger/postings.ts';
 import { queryAll, run } from '../platform/sql.ts';
+import { systemParty } from '../shared/actor.ts';
 import { applyRollupDeltas, type RollupDelta, UTC_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
 
@@ -69,7 +70,7 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
       )
     ).map((row) => row.id),
   );
-  const system = { kind: 'system' as const, memberId: null, via: 'worker' as const };
+  const system = systemParty('worker');
   const postings = failures.flatMap(({ message }): { messageId: string; posting: Posting }[] => {
     // Back where the money came from: the master balance for the owner's messages, whoever owns
     // the team by now and whatever became of the sender; otherwise the sender's balance.

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { JobName, JobPayload } from '../jobs/jobs.ts';
 import { run } from '../platform/sql.ts';
 
 export interface EnqueueOptions {
@@ -8,20 +9,39 @@ export interface EnqueueOptions {
   delayMs?: number;
 }
 
+const OUTBOX_COLUMNS = 'outbox (job, payload, dedup_key, available_at, created_at)';
+
 /**
  * Asks for a background job, inside the caller's transaction: the row commits with the change
  * that caused it or not at all, and the relay hands it to the queue afterwards.
  */
-export async function enqueueJob(
+export async function enqueueJob<J extends JobName>(
   em: EntityManager,
-  job: string,
-  payload: Record<string, unknown>,
+  job: J,
+  payload: JobPayload<J>,
   options: EnqueueOptions = {},
 ): Promise<void> {
   await run(
     em,
-    `insert into outbox (job, payload, dedup_key, available_at, created_at)
+    `insert into ${OUTBOX_COLUMNS}
      values (?, ?::jsonb, ?, now() + (? * interval '1 millisecond'), now())`,
     [job, JSON.stringify(payload), options.dedupKey ?? null, options.delayMs ?? 0],
   );
+}
+
+/**
+ * The same outbox rows as a statement of a larger query, for a write that makes many rows and
+ * their jobs in one statement (the ledger's batch posting). `payload` and `dedupKey` are SQL
+ * expressions over `from`; the job name is the statement's one parameter.
+ */
+export function enqueueJobsFrom<J extends JobName>(
+  job: J,
+  select: { payload: string; dedupKey: string; from: string },
+): { sql: string; params: [J] } {
+  return {
+    sql: `insert into ${OUTBOX_COLUMNS}
+       select ?, ${select.payload}, ${select.dedupKey}, now(), now()
+         from ${select.from}`,
+    params: [job],
+  };
 }

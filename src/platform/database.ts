@@ -1,51 +1,8 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Migrator } from '@mikro-orm/migrations';
-import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { createLogger, type Logger } from '../logger.ts';
-import { entities } from './entities.ts';
+import type { Logger } from '../logger.ts';
 
 export type Orm = MikroORM;
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const migrationsPath = path.join(root, 'migrations');
-
-export function ormOptions(
-  url: string,
-  logger: Logger = createLogger('silent'),
-  overrides: Partial<Options> = {},
-): Options {
-  const ormLogger = logger.child({ component: 'orm' });
-  return {
-    clientUrl: url,
-    logger: (message) => ormLogger.debug(message),
-    entities,
-    extensions: [Migrator],
-    migrations: {
-      path: migrationsPath,
-      pathTs: migrationsPath,
-      glob: '!(*.d).ts',
-      emit: 'ts',
-      // Migrations are written by hand and reviewed; the schema diff is checked against a
-      // migrated database (migration:check), so no snapshot file has to be kept in step.
-      snapshot: false,
-      transactional: true,
-      allOrNothing: true,
-    },
-    pool: { min: 0, max: 20 },
-    debug: false,
-    ...overrides,
-  };
-}
-
-export async function connectOrm(
-  url: string,
-  logger: Logger = createLogger('silent'),
-  overrides: Partial<Options> = {},
-): Promise<Orm> {
-  return MikroORM.init(ormOptions(url, logger, overrides));
-}
 
 /** Arbitrary constant: the advisory lock that serializes migrations across instances. */
 const MIGRATION_LOCK = 7_202_611_23;

@@ -1,6 +1,5 @@
 import type { WebClient } from '@slack/web-api';
 import type { AppDeps } from '../app.ts';
-import { managesMembers } from '../members/member.entity.ts';
 import type { MemberView, TeamView } from '../members/views.ts';
 import { type Actor, memberActor } from '../shared/actor.ts';
 import { UnauthenticatedError } from '../shared/errors.ts';
@@ -17,7 +16,7 @@ export interface TeamopsContext {
 }
 
 /** The member behind a Slack user, as the services know them. */
-export interface Caller {
+export interface SlackCaller {
   member: MemberView;
   actor: Actor;
   slackTeamId: string;
@@ -54,7 +53,7 @@ export async function identifyCaller(
   client: WebClient,
   slackTeamId: string,
   slackUserId: string,
-): Promise<Caller> {
+): Promise<SlackCaller> {
   const { members } = deps.services;
   let member: MemberView;
   try {
@@ -68,10 +67,7 @@ export async function identifyCaller(
   return { member, actor: memberActor(member.id, 'slack'), slackTeamId, slackUserId };
 }
 
-export function isManager(member: Pick<MemberView, 'role'>): boolean {
-  return managesMembers(member.role);
-}
-
-export async function callerTeam(deps: SlackDeps, caller: Caller): Promise<TeamView> {
+/** The caller's team as the pages show it (the services' `callerTeam` is the team id a call is about). */
+export async function callerTeamView(deps: SlackDeps, caller: SlackCaller): Promise<TeamView> {
   return deps.services.teams.get(caller.actor);
 }

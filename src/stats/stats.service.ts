@@ -1,12 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  callerTeam,
-  findMemberView,
-  isManager,
-  loadCaller,
-  type MemberRef,
-  requireManager,
-} from '../members/access.ts';
+import { callerTeam, isManager, loadCaller, requireManager } from '../members/access.ts';
+import { findMemberView, type MemberRef } from '../members/lookups.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import type { Actor } from '../shared/actor.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { queryAll } from '../../src/platform/sql.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
-import { databaseState, expectRefusedWithoutChange } from '../authorization/database-state.ts';
+import { databaseState, expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.ts';
 import { type Actor, memberActor } from '../../src/shared/actor.ts';
+import { databaseState, expectRefusedWithoutChange, teamState } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
-import { databaseState, expectRefusedWithoutChange, teamState } from './database-state.ts';
 
 /** Refusals run here: a small database, so "nothing changed" compares little. */
 const h = useServices();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createServices, type Services } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
+import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
-import { connectOrm } from '../../src/platform/database.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 

@@ -161,3 +161,83 @@ describe('invitations, role requests and the audit trail', () => {
     });
   });
 });
+
+describe('HTTP conventions of the native API', () => {
+  it('answers a known path with the wrong method 405, listing the methods it has in Allow', async () => {
+    const { owner, user } = await seedTeam(h.services);
+    const res = await api.call('PATCH', `/members/${user.id}`, owner.apiKey, { name: 'x' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD');
+    expect(res.json.error.code).toBe('method_not_allowed');
+    expect((await api.call('PUT', '/members', owner.apiKey, {})).headers.get('allow')).toBe(
+      'GET, HEAD, POST',
+    );
+  });
+
+  it('refuses a body that is not JSON with 415 and changes nothing', async () => {
+    const { owner } = await seedTeam(h.services);
+    const before = (await api.call('GET', '/members', owner.apiKey)).json.total;
+    const res = await api.call('POST', '/members', owner.apiKey, 'name=Form+Member', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(res.status).toBe(415);
+    expect(res.json.error).toMatchObject({ code: 'unsupported_media_type' });
+    expect(res.json.error.message).toContain('application/json');
+    expect((await api.call('GET', '/members', owner.apiKey)).json.total).toBe(before);
+  });
+
+  it('names the Bearer scheme on every 401', async () => {
+    for (const key of [null, 'tok_nope']) {
+      const res = await api.call('GET', '/team', key);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
+    }
+  });
+
+  it('pages every list by cursor, with next_cursor null on the last page', async () => {
+    const { owner, user } = await seedTeam(h.services);
+    const members1 = await api.call('GET', '/members?limit=2', owner.apiKey);
+    expect(members1.json.items).toHaveLength(2);
+    const members2 = await api.call(
+      'GET',
+      `/members?limit=2&cursor=${members1.json.next_cursor}`,
+      owner.apiKey,
+    );
+    expect(members2.json.items).toHaveLength(1);
+    expect(members2.json.next_cursor).toBeNull();
+    expect(new Set([...members1.json.items, ...members2.json.items].map((m) => m.id)).size).toBe(3);
+
+    for (const amount of ['1', '2', '3', '4']) {
+      await api.call('POST', `/members/${user.id}/credit`, owner.apiKey, { amount });
+    }
+    const first = await api.call('GET', `/transfers?member=${user.id}&limit=2`, owner.apiKey);
+    expect(first.json.items.map((t: { amount: string }) => t.amount)).toEqual(['4.00', '3.00']);
+    const last = await api.call(
+      'GET',
+      `/transfers?member=${user.id}&limit=2&cursor=${first.json.next_cursor}`,
+      owner.apiKey,
+    );
+    expect(last.json.items.map((t: { amount: string }) => t.amount)).toEqual(['2.00', '1.00']);
+    // A full last page says it is the last, instead of handing out a cursor to an empty page.
+    expect(last.json.next_cursor).toBeNull();
+
+    const audit1 = await api.call('GET', '/audit?limit=1', owner.apiKey);
+    const audit2 = await api.call('GET', `/audit?limit=1&cursor=${audit1.json.next_cursor}`, owner.apiKey);
+    expect(BigInt(audit2.json.items[0].id)).toBeLessThan(BigInt(audit1.json.items[0].id));
+    expect((await api.call('GET', '/invitations?status=all', owner.apiKey)).json.next_cursor).toBeNull();
+  });
+
+  it('refuses a limit that is not a whole number in range instead of reading it as the default', async () => {
+    const { owner } = await seedTeam(h.services);
+    for (const query of [
+      '/members?limit=0',
+      '/members?limit=abc',
+      '/transfers?limit=201',
+      '/audit?limit=-1',
+    ]) {
+      const res = await api.call('GET', query, owner.apiKey);
+      expect(res.status, query).toBe(422);
+      expect(res.json.error).toMatchObject({ code: 'validation', field: 'limit' });
+    }
+  });
+});

@@ -6,8 +6,8 @@ import { mountSmsTo } from '../../src/http/compat/smsto.ts';
 import { createHttpApp, type HttpDeps } from '../../src/http/server.ts';
 import { mountSlack, SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
-import type { WorkerHarness } from '../workers/harness.ts';
-import { silentLogger } from '../workers/helpers.ts';
+import type { WorkerHarness } from '../helpers/worker-harness.ts';
+import { silentLogger } from '../helpers/workers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the assertions
 type Json = any;

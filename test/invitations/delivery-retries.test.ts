@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { jobs } from '../../src/jobs/jobs.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from '../workers/harness.ts';
-import { eventually } from '../workers/helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually } from '../helpers/workers.ts';
 import { useAdminViews } from './admin-views.ts';
 
 /**

@@ -3,8 +3,8 @@ import { deliverInvitation } from '../../src/invitations/invitation-email.ts';
 import { jobs } from '../../src/jobs/jobs.ts';
 import { createMailer } from '../../src/mail/mailer.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, useWorkerHarness } from '../workers/harness.ts';
-import { silentLogger } from '../workers/helpers.ts';
+import { invitationToken, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { silentLogger } from '../helpers/workers.ts';
 import { useAdminViews } from './admin-views.ts';
 
 /**

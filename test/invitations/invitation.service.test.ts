@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvitationService, SEND_INVITATION_JOB } from '../../src/invitations/invitation.service.ts';
+import { InvitationService } from '../../src/invitations/invitation.service.ts';
 import { hashSecret } from '../../src/members/api-keys.ts';
 import { queryAll, queryOne } from '../../src/platform/sql.ts';
 import { operator } from '../../src/shared/actor.ts';
-import { databaseState, expectRefusedWithoutChange } from '../authorization/database-state.ts';
+import { databaseState, expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();
@@ -32,7 +32,7 @@ async function tokenOf(invitationId: number): Promise<string> {
     String(invitationId),
   ]);
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatchObject({ job: SEND_INVITATION_JOB, dedup_key: `invitation-${invitationId}` });
+  expect(rows[0]).toMatchObject({ job: 'invitation.send', dedup_key: `invitation-${invitationId}` });
   return rows[0]!.payload.token;
 }
 

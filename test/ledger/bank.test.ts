@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/app.ts';
-import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import { connectOrm } from '../../src/orm.ts';
+import type { Orm } from '../../src/platform/database.ts';
 import { queryAll, queryOne } from '../../src/platform/sql.ts';
 import { operator } from '../../src/shared/actor.ts';
 import { isDomainError } from '../../src/shared/errors.ts';

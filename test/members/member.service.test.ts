@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hashSecret } from '../../src/members/api-keys.ts';
 import { queryAll, queryOne } from '../../src/platform/sql.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
-import { databaseState, expectRefusedWithoutChange } from '../authorization/database-state.ts';
+import { databaseState, expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../../src/cli.ts';
+import { buildProgram } from '../../src/cli/index.ts';
 import { ValidationError } from '../../src/shared/errors.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { fund } from './helpers.ts';

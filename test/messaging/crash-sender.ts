@@ -6,7 +6,7 @@
  */
 import { createServices } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { connectOrm } from '../../src/platform/database.ts';
+import { connectOrm } from '../../src/orm.ts';
 import { memberActor } from '../../src/shared/actor.ts';
 
 const [url, memberId, count] = process.argv.slice(2);

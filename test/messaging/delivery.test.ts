@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { MESSAGE_DISPATCH_JOB } from '../../src/messaging/jobs.ts';
 import { SmstoProvider } from '../../src/messaging/providers/smsto.ts';
 import { queryAll, queryOne } from '../../src/platform/sql.ts';
 import { operator } from '../../src/shared/actor.ts';
@@ -239,7 +238,7 @@ describe('after a random workload the statistics equal the log', () => {
           .catch(() => null);
       });
       await Promise.all(sends);
-      await runMessagingJobs(h.orm, messaging, MESSAGE_DISPATCH_JOB);
+      await runMessagingJobs(h.orm, messaging, 'message.dispatch');
       // Some outcomes are also pushed by "webhook", twice, racing the status checks.
       const reported = await queryAll<{ provider_message_id: string }>(
         h.orm.em.fork(),

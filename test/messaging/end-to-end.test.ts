@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { operator } from '../../src/shared/actor.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from '../workers/harness.ts';
-import { eventually } from '../workers/helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually } from '../helpers/workers.ts';
 import { expectStatsEqualLog, fund } from './helpers.ts';
 
 const h = useWorkerHarness();

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { Services } from '../../src/app.ts';
+import type { JobName } from '../../src/jobs/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
-import { MESSAGE_CHECK_JOB, MESSAGE_DISPATCH_JOB } from '../../src/messaging/jobs.ts';
 import { MessagingService } from '../../src/messaging/messaging.service.ts';
 import type { SmsProvider } from '../../src/messaging/providers/provider.ts';
 import { SandboxProvider } from '../../src/messaging/providers/sandbox.ts';
@@ -22,7 +22,7 @@ export function instantMessaging(orm: Orm, provider: SmsProvider = new SandboxPr
 export async function runMessagingJobs(
   orm: Orm,
   messaging: MessagingService,
-  only?: typeof MESSAGE_DISPATCH_JOB | typeof MESSAGE_CHECK_JOB,
+  only?: Extract<JobName, 'message.dispatch' | 'message.check_status'>,
 ): Promise<number> {
   const em = orm.em.fork();
   let ran = 0;
@@ -36,12 +36,12 @@ export async function runMessagingJobs(
       `update outbox set dispatched_at = now()
         where id in (select id from outbox where dispatched_at is null and job in (?, ?) order by id for update skip locked)
         returning id::text as id, job, payload`,
-      only ? [only, only] : [MESSAGE_DISPATCH_JOB, MESSAGE_CHECK_JOB],
+      only ? [only, only] : ['message.dispatch', 'message.check_status'],
     );
     if (jobs.length === 0) return ran;
     jobs.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
     for (const job of jobs) {
-      if (job.job === MESSAGE_DISPATCH_JOB) await messaging.dispatch(job.payload.messageIds);
+      if (job.job === 'message.dispatch') await messaging.dispatch(job.payload.messageIds);
       else await messaging.checkStatus(job.payload.messageIds, job.payload.attempt ?? 1);
       ran += 1;
     }

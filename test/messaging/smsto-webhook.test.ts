@@ -9,7 +9,6 @@ import * as statsRoutes from '../../src/http/api/stats.routes.ts';
 import { mountProviderReports } from '../../src/http/provider-reports.routes.ts';
 import { createHttpApp, type HttpDeps } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
-import { MESSAGE_DISPATCH_JOB } from '../../src/messaging/jobs.ts';
 import { MessagingService, messagingSettings } from '../../src/messaging/messaging.service.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import type { Queues } from '../../src/platform/queue.ts';
@@ -129,7 +128,7 @@ async function sentMessage(text = 'Your code is 4711') {
   await fund(h.services, team.owner.actor, team.user.id, '1');
   const sent = await api('POST', '/sms', team.user.apiKey, { to: RECIPIENT, message: text });
   expect(sent.status).toBe(202);
-  await runMessagingJobs(h.orm, h.services.messaging, MESSAGE_DISPATCH_JOB);
+  await runMessagingJobs(h.orm, h.services.messaging, 'message.dispatch');
   const id: string = sent.json.id;
   const row = await queryOne<{ provider_message_id: string }>(
     h.orm.em.fork(),
@@ -300,7 +299,7 @@ describe('callback_url', () => {
     await fund(h.services, team.owner.actor, team.user.id, '1');
     const text = 'no callback';
     await messaging.send(team.user.actor, { to: RECIPIENT, message: text });
-    await runMessagingJobs(h.orm, messaging, MESSAGE_DISPATCH_JOB);
+    await runMessagingJobs(h.orm, messaging, 'message.dispatch');
     const send = fake.requests.find((r) => r.path === '/sms/send' && r.body?.message === text);
     expect(send?.body).toEqual({ to: RECIPIENT, message: text });
 

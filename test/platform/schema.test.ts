@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import { connectOrm } from '../../src/orm.ts';
+import type { Orm } from '../../src/platform/database.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let db: TestDatabase;

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
 import { ACTIONS, VIEWS } from '../../src/slack/ids.ts';
-import { INVITATION_DM_ACTIONS } from '../../src/slack-outbound/invitation-dm.ts';
+import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import type { SlackCall } from '../helpers/fake-slack.ts';
 import { type SlackTeam, seedSlackTeam, shown, useSlackApp } from './harness.ts';
 
@@ -262,7 +262,7 @@ describe('invitation by mention', () => {
       .fork()
       .getConnection()
       .execute<{ payload: { token: string } }[]>(
-        "select payload from outbox where job = 'invitation.send' order by id desc limit 1",
+        "select payload from outbox where job = 'invitation.slack_dm' order by id desc limit 1",
       );
     return row!.payload.token;
   }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { handleBalanceLow } from '../../src/alerts/balance-alerts.ts';
+import { handleBalanceLow } from '../../src/ledger/balance-low.ts';
 import { formatMoney } from '../../src/shared/money.ts';
 import { ACTIONS } from '../../src/slack/ids.ts';
 import { clearOfUtcMidnight } from '../helpers/clock.ts';
 import type { SlackCall } from '../helpers/fake-slack.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from './harness.ts';
-import { eventually, silentLogger, sleep } from './helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, silentLogger, sleep } from '../helpers/workers.ts';
 
 const h = useWorkerHarness();
 

@@ -9,8 +9,8 @@ import { loadConfig } from '../../src/config.ts';
 import { openQueues } from '../../src/platform/queue.ts';
 import { startWorkers } from '../../workers/index.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from './harness.ts';
-import { eventually, silentLogger, sleep } from './helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, silentLogger, sleep } from '../helpers/workers.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const h = useWorkerHarness({ workers: false });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DigestService } from '../../src/digests/digest.service.ts';
 import { digestSchedulerId } from '../../src/digests/digest-jobs.ts';
-import { digestMessage } from '../../src/digests/digest-message.ts';
 import { buildDigest } from '../../src/digests/digest-report.ts';
 import { memberActor } from '../../src/shared/actor.ts';
 import { formatMoney } from '../../src/shared/money.ts';
+import { digestMessage } from '../../src/slack/presenters/digests.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from './harness.ts';
-import { eventually, sleep } from './helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, sleep } from '../helpers/workers.ts';
 
 const h = useWorkerHarness();
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
-import { answerInvitationDm, INVITATION_DM_ACTIONS } from '../../src/slack-outbound/invitation-dm.ts';
+import { answerInvitationDm } from '../../src/slack/listeners/actions/invitation-answer.ts';
+import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, PUBLIC_URL, useWorkerHarness } from './harness.ts';
-import { eventually, sleep } from './helpers.ts';
+import { invitationToken, PUBLIC_URL, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, sleep } from '../helpers/workers.ts';
 
 const h = useWorkerHarness();
 
@@ -146,6 +147,11 @@ describe('invitations by Slack mention', () => {
     const key = /```(\S+)```/.exec(JSON.stringify(accepted.shownOnce?.blocks))?.[1];
     const member = await h.services.members.authenticateApiKey(key!);
     expect(member).toMatchObject({ name: 'Ivy Invited', status: 'active', slackUserId: 'UINVITED1' });
+    const { rows: audited } = await h.sql.query(
+      "select via from audit_events where action = 'invitation.accepted' and subject_member_id = $1",
+      [member.id],
+    );
+    expect(audited, 'an accept from the DM is audited as Slack, not as the API').toEqual([{ via: 'slack' }]);
 
     const again = await answerInvitationDm(h.services, {
       action: 'decline',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedTeam } from '../helpers/services.ts';
-import { useWorkerHarness } from './harness.ts';
-import { eventually, sleep } from './helpers.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
+import { eventually, sleep } from '../helpers/workers.ts';
 
 /** Without REDIS_URL the same workers run on BullMQ's PostgreSQL backend, in the product's database. */
 const h = useWorkerHarness({ backend: 'postgres' });

@@ -10,7 +10,7 @@ import {
 } from '../../src/platform/queue.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { TEST_REDIS_URL } from '../helpers/env.ts';
-import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from './helpers.ts';
+import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from '../helpers/workers.ts';
 
 let database: TestDatabase;
 

@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectOrm } from '../../src/orm.ts';
 import { enqueueJob } from '../../src/outbox/outbox.ts';
 import { type OutboxRelay, startOutboxRelay } from '../../src/outbox/relay.ts';
-import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import type { Orm } from '../../src/platform/database.ts';
 import type { QueueJob, Queues } from '../../src/platform/queue.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from './helpers.ts';
+import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from '../helpers/workers.ts';
 
 let database: TestDatabase;
 let orm: Orm;

@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { dispatchJob } from '../../src/jobs/jobs.ts';
-import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import { connectOrm } from '../../src/orm.ts';
+import type { Orm } from '../../src/platform/database.ts';
 import type { Queues } from '../../src/platform/queue.ts';
 import { startWorkers, type Workers } from '../../workers/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from './helpers.ts';
+import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from '../helpers/workers.ts';
 
 /**
  * A Slack Web API that answers chat.postMessage and can answer HTTP 429 with Retry-After, or a

@@ -1,3 +1,4 @@
+import type { MoveResult } from '../../ledger/ledger.service.ts';
 import { maskApiKey } from '../../members/api-keys.ts';
 import type { MemberView, TeamView } from '../../members/views.ts';
 import { microsToDecimal } from '../../shared/money.ts';
@@ -33,4 +34,16 @@ export function teamJson(team: TeamView) {
 
 export function money(micros: bigint | null): string | null {
   return micros === null ? null : microsToDecimal(micros);
+}
+
+export function transferJson(result: MoveResult) {
+  return {
+    transfer_id: result.transferId,
+    kind: result.kind,
+    amount: money(result.amount),
+    currency: result.currency,
+    member: memberJson(result.member),
+    master_balance: money(result.masterBalance),
+    replayed: result.replayed,
+  };
 }

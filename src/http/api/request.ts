@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { MemberRef } from '../../members/access.ts';
+import type { MemberRef } from '../../members/lookups.ts';
 import { type Actor, memberActor } from '../../shared/actor.ts';
 import { ValidationError } from '../../shared/errors.ts';
 
@@ -29,12 +29,4 @@ export function optional(value: unknown, field: string): string | undefined {
 export function bodyOf(req: Request): Record<string, unknown> {
   const body = req.body as unknown;
   return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}
-
-/** A money field: a JSON number or a decimal string, handed to the service to parse. */
-export function amountField(body: Record<string, unknown>, field: string): string | number {
-  const value = body[field];
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  if (value === undefined || value === null) return '';
-  throw new ValidationError(field, `${field} must be a number like 50 or 12.5`);
 }

@@ -1,41 +1,62 @@
 import type { Router } from 'express';
+import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
-import { memberActor } from '../../shared/actor.ts';
 import { microsToDecimal } from '../../shared/money.ts';
 import type { DayStats, StatsTotals } from '../../stats/stats.service.ts';
-import { optional, parseMemberRef } from './request.ts';
+import { type AnyEndpoint, endpoint, registerEndpoints } from './endpoint.ts';
+import { parseMemberRef } from './request.ts';
+import { GROUPINGS, optionalText, PERIODS, Stats } from './schemas.ts';
 
 /**
  * GET /stats?member=&from=&to=&period=&group_by=day — messages, parts, cost, delivered and failed
- * per member and for the team, from the daily rollup. Days are UTC.
+ * per member and for the team, from the daily rollup. Days are UTC. The service names a wrong
+ * period, date or grouping.
  */
-export function register(router: Router, { services }: AppDeps): void {
-  router.get('/stats', async (req, res) => {
-    const q = req.query;
-    const member = optional(q.member, 'member');
-    const view = await services.stats.query(memberActor(req.member!.id, 'api'), {
-      member: member === undefined ? undefined : parseMemberRef(member),
-      from: optional(q.from, 'from'),
-      to: optional(q.to, 'to'),
-      period: optional(q.period, 'period'),
-      groupBy: optional(q.group_by, 'group_by'),
-    });
-    res.json({
-      currency: view.currency,
-      from: view.from,
-      to: view.to,
-      group_by: view.groupBy,
-      team: view.team && {
-        ...totals(view.team),
-        ...(view.team.days ? { days: view.team.days.map(day) } : {}),
-      },
-      members: view.members.map((m) => ({
-        member: { id: m.memberId, name: m.name },
-        ...totals(m),
-        ...(m.days ? { days: m.days.map(day) } : {}),
-      })),
-    });
-  });
+export const endpoints: AnyEndpoint[] = [
+  endpoint({
+    method: 'get',
+    path: '/stats',
+    operationId: 'getStats',
+    summary: 'Messages, parts and cost per member and for the team (UTC days)',
+    tag: 'stats',
+    query: z.object({
+      member: optionalText('member', 'Only this member (id or email)'),
+      period: optionalText('period', 'Instead of from/to').meta({ enum: [...PERIODS] }),
+      from: optionalText('from', 'First day, YYYY-MM-DD').meta({ format: 'date' }),
+      to: optionalText('to', 'Last day, YYYY-MM-DD').meta({ format: 'date' }),
+      group_by: optionalText('group_by', 'total (default) or day').meta({ enum: [...GROUPINGS] }),
+    }),
+    responses: { '200': { description: 'Statistics', schema: Stats } },
+    errors: ['403', '404', '422'],
+    async handle({ query, actor, services, res }) {
+      const view = await services.stats.query(actor, {
+        member: query.member === undefined ? undefined : parseMemberRef(query.member),
+        from: query.from,
+        to: query.to,
+        period: query.period,
+        groupBy: query.group_by,
+      });
+      res.json({
+        currency: view.currency,
+        from: view.from,
+        to: view.to,
+        group_by: view.groupBy,
+        team: view.team && {
+          ...totals(view.team),
+          ...(view.team.days ? { days: view.team.days.map(day) } : {}),
+        },
+        members: view.members.map((m) => ({
+          member: { id: m.memberId, name: m.name },
+          ...totals(m),
+          ...(m.days ? { days: m.days.map(day) } : {}),
+        })),
+      });
+    },
+  }),
+];
+
+export function register(router: Router, deps: AppDeps): void {
+  registerEndpoints(router, deps, endpoints);
 }
 
 function totals(t: StatsTotals) {

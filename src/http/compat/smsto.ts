@@ -9,8 +9,8 @@ import express, {
 import type { AppDeps } from '../../app.ts';
 import type { InvitationView } from '../../invitations/invitation.service.ts';
 import type { MoveResult } from '../../ledger/ledger.service.ts';
-import type { MemberRef } from '../../members/access.ts';
 import { maskApiKey } from '../../members/api-keys.ts';
+import type { MemberRef } from '../../members/lookups.ts';
 import type { MemberView } from '../../members/views.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { formatMoney, microsToNumber } from '../../shared/money.ts';

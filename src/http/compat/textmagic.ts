@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { AppDeps, Services } from '../../app.ts';
-import type { MemberRef } from '../../members/access.ts';
+import type { MemberRef } from '../../members/lookups.ts';
 import { isDomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';

@@ -1,3 +1,5 @@
+import { DIGEST_SETTINGS, type DigestSetting } from '../../digests/digest.service.ts';
+import { INVITABLE_ROLES, type InvitableRole } from '../../invitations/invitation.service.ts';
 import { MEMBER_STATUSES, type MemberStatus, ROLES, type Role } from '../../members/member.entity.ts';
 import { MESSAGE_STATUSES, type MessageStatus } from '../../messaging/message.entity.ts';
 import { PERIODS as STATS_PERIODS, type Period as StatsPeriod } from '../../stats/stats.service.ts';
@@ -15,11 +17,6 @@ import {
   UsageError,
 } from './references.ts';
 import { tokenize } from './tokenize.ts';
-
-export const DIGEST_FREQUENCIES = ['daily', 'weekly', 'off'] as const;
-export type DigestFrequency = (typeof DIGEST_FREQUENCIES)[number];
-export const INVITABLE_ROLES = ['admin', 'user'] as const;
-export type InvitableRole = (typeof INVITABLE_ROLES)[number];
 
 export type TeamCommand =
   | { name: 'menu' }
@@ -47,7 +44,7 @@ export type TeamCommand =
   | {
       name: 'digest';
       channel?: string;
-      frequency: DigestFrequency;
+      frequency: DigestSetting;
       time?: string;
       timezone?: string;
     };
@@ -313,7 +310,7 @@ const PARSERS: Record<Subcommand, (words: Words) => TeamCommand> = {
       return { name: 'digest', frequency: 'off' };
     }
     const channel = parseChannel(first);
-    const frequency = oneOf(words.take('How often (daily, weekly or off)'), DIGEST_FREQUENCIES, 'How often');
+    const frequency = oneOf(words.take('How often (daily, weekly or off)'), DIGEST_SETTINGS, 'How often');
     if (frequency === 'off') {
       words.end();
       return { name: 'digest', channel, frequency };

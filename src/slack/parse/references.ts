@@ -1,4 +1,4 @@
-import type { MemberRef } from '../../members/access.ts';
+import type { MemberRef } from '../../members/lookups.ts';
 import { parseAmount } from '../../shared/money.ts';
 
 export type { MemberRef };

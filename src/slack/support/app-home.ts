@@ -1,13 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import { UnauthenticatedError } from '../../shared/errors.ts';
-import { type Caller, identifyCaller, type SlackDeps } from '../context.ts';
+import { identifyCaller, type SlackCaller, type SlackDeps } from '../context.ts';
 import { HOME_PAGE_SIZE, outsiderHomeView, teamHomeView } from '../presenters/home.ts';
 
 /** Publishes the team page on the caller's Home tab, at the page asked for. */
 export async function publishHome(
   deps: SlackDeps,
   client: WebClient,
-  caller: Caller,
+  caller: SlackCaller,
   page = 1,
 ): Promise<void> {
   const { services } = deps;
@@ -32,7 +32,7 @@ export async function publishHomeFor(
   slackUserId: string,
   page = 1,
 ): Promise<void> {
-  let caller: Caller;
+  let caller: SlackCaller;
   try {
     caller = await identifyCaller(deps, client, slackTeamId, slackUserId);
   } catch (error) {
@@ -45,7 +45,7 @@ export async function publishHomeFor(
 }
 
 interface PendingRefresh {
-  caller: Caller;
+  caller: SlackCaller;
   again: boolean;
   done: Promise<void>;
 }
@@ -59,7 +59,7 @@ const refreshing = new WeakMap<SlackDeps, Map<string, PendingRefresh>>();
  * so a burst of commands costs two rebuilds, not one each. Failing to refresh must not turn a
  * change that succeeded into an error, so this only logs.
  */
-export function refreshHome(deps: SlackDeps, client: WebClient, caller: Caller): Promise<void> {
+export function refreshHome(deps: SlackDeps, client: WebClient, caller: SlackCaller): Promise<void> {
   let perApp = refreshing.get(deps);
   if (!perApp) {
     perApp = new Map();

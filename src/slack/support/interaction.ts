@@ -2,7 +2,7 @@ import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import { isDomainError } from '../../shared/errors.ts';
-import { type Caller, identifyCaller, type SlackDeps } from '../context.ts';
+import { identifyCaller, type SlackCaller, type SlackDeps } from '../context.ts';
 import { section } from '../presenters/blocks.ts';
 import { resultModal } from '../presenters/modals.ts';
 import { errorText } from '../presenters/replies.ts';
@@ -11,7 +11,7 @@ export function slackTeamOf(body: { team: { id: string } | null; user: { team_id
   return body.team?.id ?? body.user.team_id ?? '';
 }
 
-export function clickCaller(deps: SlackDeps, client: WebClient, body: BlockAction): Promise<Caller> {
+export function clickCaller(deps: SlackDeps, client: WebClient, body: BlockAction): Promise<SlackCaller> {
   return identifyCaller(deps, client, slackTeamOf(body), body.user.id);
 }
 

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import { isDomainError } from '../../shared/errors.ts';
-import { type Caller, identifyCaller, type TeamopsContext } from '../context.ts';
+import { identifyCaller, type SlackCaller, type TeamopsContext } from '../context.ts';
 import { UsageError } from '../parse/references.ts';
 import { refreshHome } from './app-home.ts';
 import { slackTeamOf } from './interaction.ts';
@@ -22,11 +22,11 @@ export interface SubmissionOutcome {
  */
 export async function handleSubmission(
   { ack, body, view, client, context }: SubmissionArgs,
-  work: (caller: Caller, values: ViewValues) => Promise<SubmissionOutcome>,
+  work: (caller: SlackCaller, values: ViewValues) => Promise<SubmissionOutcome>,
   placeError: (error: unknown) => FieldErrors | ModalView,
 ): Promise<void> {
   const deps = context.teamops;
-  let caller: Caller;
+  let caller: SlackCaller;
   let outcome: SubmissionOutcome;
   try {
     caller = await identifyCaller(deps, client, slackTeamOf(body), body.user.id);

@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, OverflowAction } from '@slack/bolt';
-import { INVITATION_DM_ACTIONS } from '../../../slack-outbound/invitation-dm.ts';
 import type { TeamopsContext } from '../../context.ts';
 import { ACTIONS } from '../../ids.ts';
+import { INVITATION_DM_ACTIONS } from '../../presenters/invitation-dm.ts';
 import { cancelDeleteMember } from './cancel-delete.ts';
 import { confirmDeleteMember } from './delete-member.ts';
 import { showHomePage } from './home-page.ts';

@@ -1,6 +1,14 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { answerInvitationDm, INVITATION_DM_ACTIONS } from '../../../slack-outbound/invitation-dm.ts';
+import type { Services } from '../../../app.ts';
+import { isDomainError } from '../../../shared/errors.ts';
 import { slackProfile, type TeamopsContext } from '../../context.ts';
+import {
+  INVITATION_DM_ACTIONS,
+  type InvitationDmAnswer,
+  invitationDmAccepted,
+  invitationDmDeclined,
+  invitationDmNotice,
+} from '../../presenters/invitation-dm.ts';
 import { explainClickFailure } from '../../support/interaction.ts';
 
 type Args = AllMiddlewareArgs<TeamopsContext> & SlackActionMiddlewareArgs<BlockAction<ButtonAction>>;
@@ -27,5 +35,27 @@ export async function answerInvitation({ ack, body, action, client, respond, con
     }
   } catch (error) {
     await explainClickFailure(deps, client, body, respond, error);
+  }
+}
+
+/** What a click on Accept or Decline does. `displayName` is the clicking Slack user's name. */
+export async function answerInvitationDm(
+  services: Pick<Services, 'invitations'>,
+  input: { action: 'accept' | 'decline'; token: string; displayName: string },
+): Promise<InvitationDmAnswer> {
+  try {
+    if (input.action === 'decline') {
+      const declined = await services.invitations.decline(input.token, 'slack');
+      return invitationDmDeclined(declined.teamName);
+    }
+    const accepted = await services.invitations.accept(input.token, {
+      name: input.displayName,
+      via: 'slack',
+    });
+    return invitationDmAccepted(accepted.invitation.teamName, accepted.member.name, accepted.apiKey);
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    // Used, revoked or expired: the buttons go away and nothing else changes.
+    return invitationDmNotice(error.message);
   }
 }

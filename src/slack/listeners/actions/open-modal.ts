@@ -1,7 +1,8 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
+import { managesMembers } from '../../../members/member.entity.ts';
 import type { MemberView, TeamView } from '../../../members/views.ts';
-import { isManager, type TeamopsContext } from '../../context.ts';
+import type { TeamopsContext } from '../../context.ts';
 import { MODAL_OPENERS, type ModalOpener } from '../../ids.ts';
 import {
   autoRechargeModal,
@@ -27,7 +28,7 @@ function modalFor(opener: ModalOpener, team: TeamView, viewer: MemberView): Moda
       return autoRechargeModal(team);
     case 'logs':
       // A user reads only their own log, so the member is not asked for.
-      return isManager(viewer) ? logFiltersModal() : logFiltersModal(viewer, team.currency);
+      return managesMembers(viewer.role) ? logFiltersModal() : logFiltersModal(viewer, team.currency);
   }
 }
 

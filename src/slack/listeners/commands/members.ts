@@ -1,4 +1,4 @@
-import { callerTeam } from '../../context.ts';
+import { callerTeamView } from '../../context.ts';
 import {
   apiKeyOnceBlocks,
   apiKeyOnceText,
@@ -11,7 +11,7 @@ import type { SubcommandHandler } from './subcommand.ts';
 
 export const listMembers: SubcommandHandler<'list'> = async (command, { deps, caller }) => {
   const [team, page] = await Promise.all([
-    callerTeam(deps, caller),
+    callerTeamView(deps, caller),
     deps.services.members.list(caller.actor, {
       status: command.status ?? null,
       page: 1,
@@ -26,7 +26,7 @@ export const listMembers: SubcommandHandler<'list'> = async (command, { deps, ca
 
 export const showMember: SubcommandHandler<'show'> = async (command, { deps, caller }) => {
   const [team, member] = await Promise.all([
-    callerTeam(deps, caller),
+    callerTeamView(deps, caller),
     deps.services.members.show(caller.actor, command.member),
   ]);
   return { text: `${member.name} (#${member.id})`, blocks: memberCardBlocks(member, team) };
@@ -66,7 +66,7 @@ export const linkMember: SubcommandHandler<'link'> = async (command, { deps, cal
 /** Only asks: the Delete button on the reply is what closes the member (actions/delete-member.ts). */
 export const askToDeleteMember: SubcommandHandler<'delete'> = async (command, { deps, caller }) => {
   const [team, member] = await Promise.all([
-    callerTeam(deps, caller),
+    callerTeamView(deps, caller),
     deps.services.members.show(caller.actor, command.member),
   ]);
   return { text: `Delete ${member.name}?`, blocks: deleteConfirmationBlocks(member, team.currency) };

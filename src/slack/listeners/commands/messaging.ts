@@ -1,4 +1,4 @@
-import { describeRef } from '../../../members/access.ts';
+import { describeRef } from '../../../members/lookups.ts';
 import { LOG_PAGE_SIZE, messageLogBlocks, statsBlocks } from '../../presenters/messaging.ts';
 import type { SubcommandHandler } from './subcommand.ts';
 

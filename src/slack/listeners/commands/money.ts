@@ -1,5 +1,5 @@
-import { describeRef } from '../../../members/access.ts';
-import { callerTeam } from '../../context.ts';
+import { describeRef } from '../../../members/lookups.ts';
+import { callerTeamView } from '../../context.ts';
 import {
   autoRechargeOffText,
   autoRechargeText,
@@ -26,7 +26,7 @@ export const creditMember: SubcommandHandler<'credit'> = move;
 export const debitMember: SubcommandHandler<'debit'> = move;
 
 export const showBalance: SubcommandHandler<'balance'> = async (_command, { deps, caller }) => {
-  const team = await callerTeam(deps, caller);
+  const team = await callerTeamView(deps, caller);
   return { text: balanceText(team, caller.member) };
 };
 
@@ -43,7 +43,7 @@ export const setAutoRecharge: SubcommandHandler<'autorecharge'> = async (command
     dailyCap: command.rule.dailyCap ?? null,
   });
   const [team, member] = await Promise.all([
-    callerTeam(deps, caller),
+    callerTeamView(deps, caller),
     members.show(caller.actor, { id: rule.memberId }),
   ]);
   return { text: autoRechargeText(rule, member, team.currency) };

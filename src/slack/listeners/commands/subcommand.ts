@@ -1,7 +1,7 @@
 import type { RespondFn, SlashCommand } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
-import type { Caller, SlackDeps } from '../../context.ts';
+import type { SlackCaller, SlackDeps } from '../../context.ts';
 import type { TeamCommand } from '../../parse/command.ts';
 
 /** One `/team` invocation after the ack, with the member who typed it. */
@@ -10,7 +10,7 @@ export interface CommandRequest {
   client: WebClient;
   body: SlashCommand;
   respond: RespondFn;
-  caller: Caller;
+  caller: SlackCaller;
 }
 
 /** What the caller sees: always ephemeral, `text` is the notification and screen-reader fallback. */

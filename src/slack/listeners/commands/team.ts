@@ -3,9 +3,9 @@ import type { WebClient } from '@slack/web-api';
 import { memberActor } from '../../../shared/actor.ts';
 import { isDomainError, UnauthenticatedError } from '../../../shared/errors.ts';
 import {
-  type Caller,
-  callerTeam,
+  callerTeamView,
   identifyCaller,
+  type SlackCaller,
   type SlackDeps,
   slackProfile,
   type TeamopsContext,
@@ -33,43 +33,35 @@ import { requestRoleChange } from './role.ts';
 import { setAlerts, setDigest } from './settings.ts';
 import type { CommandName, CommandOf, CommandRequest, Reply, SubcommandHandler } from './subcommand.ts';
 
-const HANDLERS: { [N in CommandName]: SubcommandHandler<N> } = {
-  help: showHelp,
-  balance: showBalance,
-  list: listMembers,
-  show: showMember,
-  create: createMember,
-  invite: inviteMember,
-  invitations: listInvitations,
-  revoke: revokeInvitation,
-  enable: enableMember,
-  disable: disableMember,
-  credit: creditMember,
-  debit: debitMember,
-  delete: askToDeleteMember,
-  autorecharge: setAutoRecharge,
-  role: requestRoleChange,
-  link: linkMember,
-  stats: showStats,
-  logs: showLogs,
-  key: rotateKey,
-  alerts: setAlerts,
-  digest: setDigest,
+/**
+ * Every subcommand after parsing: its handler, and whether its success changes what the team page
+ * (App Home) shows. The mapped type makes the type checker refuse a subcommand left out, and
+ * `changesTeamPage` must be decided for each.
+ */
+const SUBCOMMANDS: { [N in CommandName]: { handle: SubcommandHandler<N>; changesTeamPage: boolean } } = {
+  help: { handle: showHelp, changesTeamPage: false },
+  balance: { handle: showBalance, changesTeamPage: false },
+  list: { handle: listMembers, changesTeamPage: false },
+  show: { handle: showMember, changesTeamPage: false },
+  create: { handle: createMember, changesTeamPage: true },
+  invite: { handle: inviteMember, changesTeamPage: true },
+  invitations: { handle: listInvitations, changesTeamPage: false },
+  revoke: { handle: revokeInvitation, changesTeamPage: true },
+  enable: { handle: enableMember, changesTeamPage: true },
+  disable: { handle: disableMember, changesTeamPage: true },
+  credit: { handle: creditMember, changesTeamPage: true },
+  debit: { handle: debitMember, changesTeamPage: true },
+  // Deleting asks first; the confirmation button refreshes the page.
+  delete: { handle: askToDeleteMember, changesTeamPage: false },
+  autorecharge: { handle: setAutoRecharge, changesTeamPage: true },
+  role: { handle: requestRoleChange, changesTeamPage: false },
+  link: { handle: linkMember, changesTeamPage: true },
+  stats: { handle: showStats, changesTeamPage: false },
+  logs: { handle: showLogs, changesTeamPage: false },
+  key: { handle: rotateKey, changesTeamPage: true },
+  alerts: { handle: setAlerts, changesTeamPage: false },
+  digest: { handle: setDigest, changesTeamPage: false },
 };
-
-/** Commands whose success changes what the team page shows. */
-const CHANGES_TEAM_PAGE = new Set<TeamCommand['name']>([
-  'create',
-  'invite',
-  'revoke',
-  'enable',
-  'disable',
-  'credit',
-  'debit',
-  'autorecharge',
-  'link',
-  'key',
-]);
 
 type TeamCommandArgs = AllMiddlewareArgs<TeamopsContext> & SlackCommandMiddlewareArgs;
 
@@ -96,7 +88,7 @@ export async function teamCommand({ ack, body, respond, client, context }: TeamC
       const request: CommandRequest = { deps, client, body, respond, caller };
       const reply = await dispatch(command, request);
       await respond({ response_type: 'ephemeral', ...reply });
-      if (CHANGES_TEAM_PAGE.has(command.name)) await refreshHome(deps, client, caller);
+      if (SUBCOMMANDS[command.name].changesTeamPage) await refreshHome(deps, client, caller);
     } catch (error) {
       await replyWithError(deps, respond, error, body);
     }
@@ -112,7 +104,7 @@ async function openMenu(
   try {
     const caller = await identifyOrExplain({ name: 'menu' }, deps, client, body, respond);
     if (!caller) return;
-    const team = await callerTeam(deps, caller);
+    const team = await callerTeamView(deps, caller);
     await client.views.open({ trigger_id: body.trigger_id, view: menuModal(team, caller.member) });
   } catch (error) {
     await replyWithError(deps, respond, error, body);
@@ -123,8 +115,11 @@ function dispatch(
   command: Exclude<TeamCommand, { name: 'menu' | 'setup' }>,
   request: CommandRequest,
 ): Promise<Reply> {
-  // HANDLERS pairs each name with the handler of that name's shape; TypeScript cannot follow the pairing.
-  const handler = HANDLERS[command.name] as (command: TeamCommand, request: CommandRequest) => Promise<Reply>;
+  // SUBCOMMANDS pairs each name with the handler of that name's shape; TypeScript cannot follow the pairing.
+  const handler = SUBCOMMANDS[command.name].handle as (
+    command: TeamCommand,
+    request: CommandRequest,
+  ) => Promise<Reply>;
   return handler(command, request);
 }
 
@@ -135,7 +130,7 @@ async function identifyOrExplain(
   client: WebClient,
   body: SlashCommand,
   respond: RespondFn,
-): Promise<Caller | undefined> {
+): Promise<SlackCaller | undefined> {
   try {
     return await identifyCaller(deps, client, body.team_id, body.user_id);
   } catch (error) {

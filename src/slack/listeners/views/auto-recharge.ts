@@ -1,4 +1,4 @@
-import { describeRef } from '../../../members/access.ts';
+import { describeRef } from '../../../members/lookups.ts';
 import { section } from '../../presenters/blocks.ts';
 import { type MemberModalMetadata, resultModal } from '../../presenters/modals.ts';
 import { autoRechargeOffText } from '../../presenters/replies.ts';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { operator } from '../../src/shared/actor.ts';
-import { expectRefusedWithoutChange } from '../authorization/database-state.ts';
+import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();

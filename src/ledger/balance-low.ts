@@ -1,19 +1,17 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JobPayload } from '../jobs/jobs.ts';
 import { claimJobReceipt } from '../jobs/receipts.ts';
-import { applyPosting } from '../ledger/postings.ts';
 import type { Logger } from '../logger.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryOne } from '../platform/sql.ts';
+import { systemParty } from '../shared/actor.ts';
 import { InsufficientFundsError } from '../shared/errors.ts';
-import {
-  type AlertSubject,
-  lowBalanceAlert,
-  rechargeNote,
-  rechargeUnpaidEmail,
-  rechargeUnpaidMessage,
-} from './alert-messages.ts';
+// upward: the outbox row carries the finished Slack message, so a retried post is the same post;
+// the presenter is a pure function of the alert's facts.
+import { lowBalanceAlert, rechargeNote, rechargeUnpaidMessage } from '../slack/presenters/alerts.ts';
+import { type AlertSubject, rechargeUnpaidEmail } from './alert-texts.ts';
+import { applyPosting } from './postings.ts';
 
 /**
  * What happens after a posting takes a member below its level (the ledger asks for the
@@ -120,7 +118,7 @@ async function recharge(
       amount,
       idempotencyKey: `auto-recharge:${jobId}`.slice(0, 200),
       reason: 'Auto-recharge: balance below threshold',
-      actor: { kind: 'system', memberId: null, via: 'worker' },
+      actor: systemParty('worker'),
     });
     const after = { ...subject, balance: posted.memberBalance ?? subject.balance + amount };
     if (state.alerts_channel) {

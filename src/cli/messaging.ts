@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Services } from '../app.ts';
-import { resolveTeamId, withTeamOptions } from '../cli-team-option.ts';
 import { operator } from '../shared/actor.ts';
 import { formatMoney } from '../shared/money.ts';
+import { resolveTeamId, withTeamOptions } from './team-option.ts';
 
 /** What a command needs from the CLI: the services on an open database, and a way to print. */
 export interface MessagingCliContext {

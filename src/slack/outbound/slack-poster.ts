@@ -1,18 +1,16 @@
 import { ErrorCode, type WebAPICallError, WebClient } from '@slack/web-api';
-import type { Config } from '../config.ts';
-import type { SlackMessage } from '../jobs/jobs.ts';
-import { claimJobReceipt, hasJobReceipt } from '../jobs/receipts.ts';
-import type { Logger } from '../logger.ts';
-import type { Orm } from '../platform/database.ts';
-import { permanentFailure, type Queues, rateLimitedError } from '../platform/queue.ts';
+import type { Config } from '../../config.ts';
+import { jobs, type SlackMessage } from '../../jobs/jobs.ts';
+import { claimJobReceipt, hasJobReceipt } from '../../jobs/receipts.ts';
+import type { Logger } from '../../logger.ts';
+import type { Orm } from '../../platform/database.ts';
+import { permanentFailure, type Queues, rateLimitedError } from '../../platform/queue.ts';
 
 /**
  * The one way workers talk to Slack. Every post runs as a job on the `slack` queue; the
  * WebClient neither retries nor waits on its own, so a 429 holds back the whole queue for the
  * Retry-After Slack asked for, and the job runs again afterwards without using up an attempt.
  */
-
-export const SLACK_QUEUE = 'slack';
 
 export interface SlackPoster {
   /** Posts (or updates, with `ts`); undefined when the product runs without Slack. */
@@ -87,7 +85,7 @@ export function createSlackPoster(
             { retryAfterMs, channel: message.channel },
             'Slack rate limit: holding back the Slack queue',
           );
-          await queues.rateLimit(SLACK_QUEUE, retryAfterMs);
+          await queues.rateLimit(jobs['slack.post'].queue, retryAfterMs);
           throw rateLimitedError();
         }
         if (slackError.code === ErrorCode.PlatformError && PERMANENT_ERRORS.has(slackError.data.error)) {

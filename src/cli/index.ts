@@ -1,15 +1,15 @@
 import { Command, CommanderError } from 'commander';
-import { createServices, type Services } from './app.ts';
-import { resolveTeamId, withTeamOptions } from './cli-team-option.ts';
-import { loadConfigOrExit } from './config.ts';
-import { createLogger } from './logger.ts';
-import { maskApiKey } from './members/api-keys.ts';
-import { registerMessagingCommands } from './messaging/cli.ts';
-import type { Orm } from './platform/database.ts';
-import { openDatabase, openOrm } from './runtime.ts';
-import { operator } from './shared/actor.ts';
-import { isDomainError } from './shared/errors.ts';
-import { formatMoney } from './shared/money.ts';
+import { createServices, type Services } from '../app.ts';
+import { loadConfigOrExit } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { maskApiKey } from '../members/api-keys.ts';
+import type { Orm } from '../platform/database.ts';
+import { openDatabase, openOrm } from '../runtime.ts';
+import { operator } from '../shared/actor.ts';
+import { isDomainError } from '../shared/errors.ts';
+import { formatMoney } from '../shared/money.ts';
+import { registerMessagingCommands } from './messaging.ts';
+import { resolveTeamId, withTeamOptions } from './team-option.ts';
 
 /** The operator's command line: `npm run cli -- <command>`. Prints results; errors are one line, exit 1. */
 interface CliContext {

@@ -7,8 +7,8 @@ import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
 import { findOrInstallChromium } from '../helpers/chromium.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, useWorkerHarness } from './harness.ts';
-import { silentLogger } from './helpers.ts';
+import { invitationToken, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { silentLogger } from '../helpers/workers.ts';
 
 const h = useWorkerHarness({ workers: false });
 let server: Server;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BALANCE_LOW_JOB } from '../../src/ledger/postings.ts';
 import { queryAll } from '../../src/platform/sql.ts';
-import { databaseState, expectRefusedWithoutChange } from '../authorization/database-state.ts';
+import { databaseState, expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();
@@ -10,7 +9,7 @@ async function balanceLowJobs(memberId: number) {
   return queryAll<{ payload: { memberId: number } }>(
     h.orm.em.fork(),
     `select payload from outbox where job = ? and (payload->>'memberId')::int = ?`,
-    [BALANCE_LOW_JOB, memberId],
+    ['member.balance_low', memberId],
   );
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../../src/logger.ts';
 import { openQueues, type Queues } from '../../src/platform/queue.ts';
-import { TEST_REDIS_URL } from '../helpers/env.ts';
+import { TEST_REDIS_URL } from './env.ts';
 
 export const silentLogger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 

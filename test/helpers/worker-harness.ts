@@ -2,14 +2,15 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createServices, type Services } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { connectOrm, type Orm } from '../../src/platform/database.ts';
+import { connectOrm } from '../../src/orm.ts';
+import type { Orm } from '../../src/platform/database.ts';
 import { openQueues, type Queues } from '../../src/platform/queue.ts';
 import { startWorkers, type Workers } from '../../workers/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { TEST_REDIS_URL } from '../helpers/env.ts';
-import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
-import { silentLogger, uniquePrefix } from './helpers.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { TEST_REDIS_URL } from './env.ts';
+import { type FakeSlack, startFakeSlack } from './fake-slack.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
+import { silentLogger, uniquePrefix } from './workers.ts';
 
 export const PUBLIC_URL = 'http://teamops.test';
 
@@ -86,7 +87,7 @@ export function useWorkerHarness(
 /** The token of an invitation, as its delivery job carries it (the database keeps only its hash). */
 export async function invitationToken(sql: pg.Pool, invitationId: number): Promise<string> {
   const { rows } = await sql.query<{ payload: { token: string } }>(
-    `select payload from outbox where job = 'invitation.send' and (payload->>'invitationId')::int = $1`,
+    `select payload from outbox where job in ('invitation.send', 'invitation.slack_dm') and (payload->>'invitationId')::int = $1`,
     [invitationId],
   );
   if (!rows[0]) throw new Error(`no delivery job for invitation ${invitationId}`);

@@ -1,8 +1,8 @@
 import type { KnownBlock } from '@slack/types';
-import type { SlackMessage } from '../jobs/jobs.ts';
-import { formatMoney } from '../shared/money.ts';
-import { context, escapeText, fields, header, section } from '../slack/presenters/blocks.ts';
-import type { DigestReport, MemberActivity } from './digest-report.ts';
+import type { DigestReport, MemberActivity } from '../../digests/digest-report.ts';
+import type { SlackMessage } from '../../jobs/jobs.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { context, escapeText, fields, header, section } from './blocks.ts';
 
 /** One Slack message: totals with the change from the previous period, top members, low balances. */
 export function digestMessage(report: DigestReport): SlackMessage {

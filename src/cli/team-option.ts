@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import type { Services } from './app.ts';
-import { NotFoundError, ValidationError } from './shared/errors.ts';
+import type { Services } from '../app.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
 
 /** The options by which every operator command names its team: a Slack workspace or a team id. */
 export interface TeamOptions {

@@ -1,18 +1,9 @@
 import type { KnownBlock } from '@slack/types';
-import type { Email, SlackMessage } from '../jobs/jobs.ts';
-import { formatMoney } from '../shared/money.ts';
-import { ACTIONS } from '../slack/ids.ts';
-import { actions, button, context, escapeText, section } from '../slack/presenters/blocks.ts';
-
-/** The members and team facts the alert texts need. */
-export interface AlertSubject {
-  memberId: number;
-  memberName: string;
-  slackUserId: string | null;
-  balance: bigint;
-  currency: string;
-  teamName: string;
-}
+import type { SlackMessage } from '../../jobs/jobs.ts';
+import { type AlertSubject, rechargeUnpaidText } from '../../ledger/alert-texts.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { ACTIONS } from '../ids.ts';
+import { actions, button, context, escapeText, section } from './blocks.ts';
 
 function who(subject: AlertSubject): string {
   return subject.slackUserId
@@ -73,11 +64,6 @@ export function rechargeNote(
   };
 }
 
-function unpaidText(subject: AlertSubject, amount: bigint, masterBalance: bigint): string {
-  const money = (micros: bigint) => formatMoney(micros, subject.currency);
-  return `Auto-recharge of ${money(amount)} for ${subject.memberName} in ${subject.teamName} failed: the master balance is ${money(masterBalance)}. Nothing was moved; top up the master balance.`;
-}
-
 /** To the alerts channel and to the owner: the master could not pay a recharge. */
 export function rechargeUnpaidMessage(
   channel: string,
@@ -88,7 +74,7 @@ export function rechargeUnpaidMessage(
   const money = (micros: bigint) => formatMoney(micros, subject.currency);
   return {
     channel,
-    text: unpaidText(subject, amount, masterBalance),
+    text: rechargeUnpaidText(subject, amount, masterBalance),
     blocks: [
       section(
         `:x: *Auto-recharge failed:* ${money(amount)} for ${who(subject)} could not be paid, because the master balance is *${money(masterBalance)}*. Nothing was moved.`,
@@ -96,18 +82,5 @@ export function rechargeUnpaidMessage(
       context('Top up the master balance, then use "Top up" to credit the member.'),
       topUpButton(subject),
     ],
-  };
-}
-
-export function rechargeUnpaidEmail(
-  to: string,
-  subject: AlertSubject,
-  amount: bigint,
-  masterBalance: bigint,
-): Email {
-  return {
-    to,
-    subject: `Auto-recharge failed for ${subject.memberName} (${subject.teamName})`,
-    text: unpaidText(subject, amount, masterBalance),
   };
 }

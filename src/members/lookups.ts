@@ -1,0 +1,67 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { queryOne } from '../platform/sql.ts';
+import { NotFoundError } from '../shared/errors.ts';
+import { type IMember, Member } from './member.entity.ts';
+import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';
+
+/** Finding a member of a team by id, email or Slack user. Who may look is decided in access.ts. */
+
+export type MemberRef = { id: number } | { email: string } | { slackUserId: string };
+
+export function describeRef(ref: MemberRef): string {
+  if ('id' in ref) return `#${ref.id}`;
+  if ('email' in ref) return ref.email;
+  return `<@${ref.slackUserId}>`;
+}
+
+/**
+ * Finds a member of the team by id, email or Slack user. Closed members are found by id only:
+ * their email and Slack user may belong to someone new by now.
+ */
+export async function findMember(em: EntityManager, teamId: number, ref: MemberRef): Promise<IMember> {
+  let member: IMember | null;
+  if ('id' in ref) {
+    member = await em.findOne(Member, { id: ref.id, team: teamId }, { populate: ['team'] });
+  } else if ('email' in ref) {
+    member = await em.findOne(
+      Member,
+      { team: teamId, email: { $ilike: ref.email.replace(/[\\%_]/g, '\\$&') }, status: { $ne: 'closed' } },
+      { populate: ['team'] },
+    );
+  } else {
+    member = await em.findOne(
+      Member,
+      { team: teamId, slackUserId: ref.slackUserId, status: { $ne: 'closed' } },
+      { populate: ['team'] },
+    );
+  }
+  if (!member) throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
+  return member;
+}
+
+/**
+ * A member of the team as a view, by id, email or Slack user, in one plain query: for hot
+ * paths (moving money) that only need to name the member, not change it.
+ */
+export async function findMemberView(em: EntityManager, teamId: number, ref: MemberRef): Promise<MemberView> {
+  const lookup = memberLookup(ref);
+  const row = await queryOne<MemberRow>(
+    em,
+    `select ${MEMBER_COLUMNS} from members m where m.team_id = ? and ${lookup.where}`,
+    [teamId, lookup.value],
+  );
+  if (!row) throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
+  return memberViewFromRow(row);
+}
+
+/** The columns of a MemberRow, from a `members m`. */
+export const MEMBER_COLUMNS =
+  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id, m.created_at, m.closed_at';
+
+/** The condition on `m` that finds a member by reference; closed members are found by id only. */
+export function memberLookup(ref: MemberRef): { where: string; value: string | number } {
+  if ('id' in ref) return { where: 'm.id = ?', value: ref.id };
+  if ('email' in ref)
+    return { where: "lower(m.email) = lower(?) and m.status <> 'closed'", value: ref.email };
+  return { where: "m.slack_user_id = ? and m.status <> 'closed'", value: ref.slackUserId };
+}

@@ -1,0 +1,30 @@
+import type { Services } from '../../app.ts';
+import type { JobPayload } from '../../jobs/jobs.ts';
+import { invitationDmMessage } from '../presenters/invitation-dm.ts';
+import type { SlackPoster } from './slack-poster.ts';
+
+export interface InvitationDmDeps {
+  services: Pick<Services, 'invitations'>;
+  slack: SlackPoster;
+}
+
+/** The `invitation.slack_dm` job: the DM with Accept and Decline, sent once. */
+export async function sendInvitationDm(
+  deps: InvitationDmDeps,
+  payload: JobPayload<'invitation.slack_dm'>,
+): Promise<'sent' | 'skipped'> {
+  const invitations = deps.services.invitations;
+  const details = await invitations.deliveryDetails(payload.invitationId);
+  if (!details?.slackUserId || details.status !== 'pending' || details.deliveryStatus === 'sent')
+    return 'skipped';
+  try {
+    await deps.slack.post(invitationDmMessage(details, payload.token));
+  } catch (error) {
+    if ((error as Error).name === 'UnrecoverableError') {
+      await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });
+    }
+    throw error;
+  }
+  await invitations.recordDelivery(details.id, { sent: true });
+  return 'sent';
+}
