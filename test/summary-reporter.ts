@@ -1,14 +1,14 @@
 import type { Reporter, TestModule, TestRunEndReason, TestSuite } from 'vitest/node';
 
 /**
- * Prints one plain closing line after vitest's own summary, so that tools which read a run's
- * last lines (CI) need not know vitest's format:
+ * Prints plain closing lines after vitest's own summary, so that tools which read a run's last
+ * line (CI) need not know vitest's format. The last line is always `tests: N passed, N failed`,
+ * where "failed" counts everything that fails a run — failed tests, files that failed in a hook
+ * or while loading, unhandled errors, an interrupted run — so the line and the exit code agree;
+ * the line before it says what the failures outside tests were:
  *
- *   tests: 710 passed, 0 failed; files: 1 failed outside its tests (test/slack/fuzz.test.ts); run FAILED
- *
- * Everything that fails a run is counted on it — failed tests, files that failed in a hook or
- * while loading, unhandled errors — and its verdict is vitest's own, so the line and the exit
- * code always agree.
+ *   run FAILED: 1 file failed outside its tests, in a hook or while loading (test/slack/fuzz.test.ts)
+ *   tests: 710 passed, 1 failed
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(
@@ -16,15 +16,15 @@ export default class SummaryReporter implements Reporter {
     unhandledErrors: ReadonlyArray<unknown>,
     reason: TestRunEndReason,
   ): void {
-    console.log(summaryLine(testModules, unhandledErrors.length, reason));
+    console.log(summaryLines(testModules, unhandledErrors.length, reason).join('\n'));
   }
 }
 
-export function summaryLine(
+export function summaryLines(
   testModules: ReadonlyArray<TestModule>,
   unhandledErrors: number,
   reason: TestRunEndReason,
-): string {
+): string[] {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
@@ -45,20 +45,23 @@ export function summaryLine(
       failedOutsideTests.push(module.relativeModuleId);
     }
   }
-  const parts = [`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`];
+  const outside: string[] = [];
   if (failedOutsideTests.length > 0) {
-    parts.push(
-      `files: ${failedOutsideTests.length} failed outside its tests, in a hook or while loading (${failedOutsideTests.join(', ')})`,
+    outside.push(
+      `${failedOutsideTests.length} file${failedOutsideTests.length === 1 ? '' : 's'} failed outside its tests, in a hook or while loading (${failedOutsideTests.join(', ')})`,
     );
   }
   if (unhandledErrors > 0)
-    parts.push(`${unhandledErrors} unhandled error${unhandledErrors === 1 ? '' : 's'}`);
-  const counted = failed + failedOutsideTests.length + unhandledErrors;
-  const verdict =
-    reason === 'passed' && counted === 0
-      ? 'run passed'
-      : reason === 'interrupted'
-        ? 'run INTERRUPTED'
-        : 'run FAILED';
-  return `${parts.join('; ')}; ${verdict}`;
+    outside.push(`${unhandledErrors} unhandled error${unhandledErrors === 1 ? '' : 's'}`);
+  const interrupted = reason === 'interrupted' ? 1 : 0;
+  if (interrupted) outside.push('the run was interrupted');
+  // vitest's own verdict may fail a run for a reason counted nowhere above; it counts once then.
+  const counted = failed + failedOutsideTests.length + unhandledErrors + interrupted;
+  const unexplained = reason === 'failed' && counted === 0 ? 1 : 0;
+  if (unexplained) outside.push('vitest failed the run');
+  const lines = outside.length > 0 ? [`run FAILED: ${outside.join('; ')}`] : [];
+  lines.push(
+    `tests: ${passed} passed, ${counted + unexplained} failed${skipped ? `, ${skipped} skipped` : ''}`,
+  );
+  return lines;
 }
