@@ -11,6 +11,7 @@ import {
 import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ForbiddenError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
@@ -71,7 +72,7 @@ export class LedgerService {
   async #runBatch(batch: Posting[]) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch));
+        return await transact(this.#orm.em.fork(), (tx) => applyPostings(tx, batch));
       } catch (error) {
         if (attempt < 3 && isIdempotencyRace(error)) continue;
         throw error;

@@ -113,8 +113,9 @@ interface StoredTransfer {
  * Applies postings in order inside the caller's transaction, and says for each whether it was
  * applied, replayed (its idempotency key was used before for the same request) or refused.
  *
- * The rows are locked first, in one global order (by team, the team row before its members,
- * members by id), so concurrent batches cannot deadlock; every guard is then
+ * The rows are locked first, in the one lock order of docs/ledger.md (by team, the team row
+ * before its members, members by id, `FOR NO KEY UPDATE`), so concurrent batches, charges,
+ * refunds, closes and role decisions cannot deadlock; every guard is then
  * decided in memory on the locked values, and one statement writes the new balances, the
  * immutable transfer rows and their audit events. A refused posting writes nothing and does
  * not disturb the others. A batch of any size costs the same few round trips, which is what
@@ -278,8 +279,11 @@ async function lockTeamRows(
   const keysJson = JSON.stringify(keys);
   let rows: Row[] = [];
   if (memberIds.length > 0) {
-    // FOR UPDATE locks each returned row's team, then its member, in ORDER BY order: team first,
-    // then members by id. (The team row is locked only when its master balance moves.)
+    // Locks each returned row's team, then its member, in ORDER BY order: team first, then members
+    // by id. (The team row is locked only when its master balance moves.) NO KEY UPDATE, not
+    // UPDATE: it excludes every other balance writer, but not the KEY SHARE locks the foreign keys
+    // of a concurrent charge's inserts take on the team row — UPDATE would, and that charge holds
+    // a member this batch may be waiting for (docs/ledger.md, "Locking order").
     rows = await queryAll<Row>(
       em,
       `select t.id, t.master_balance, t.currency, t.low_balance_level, ${storedColumn},
@@ -289,7 +293,7 @@ async function lockTeamRows(
          from teams t join members m on m.team_id = t.id
         where t.id = ? and m.id = any(array(select jsonb_array_elements_text(?::jsonb)::int))
         order by m.id
-          for update of ${lockTeam ? 't, m' : 'm'}`,
+          for no key update of ${lockTeam ? 't, m' : 'm'}`,
       [teamId, keysJson, teamId, JSON.stringify(memberIds)],
     );
   }
@@ -298,7 +302,7 @@ async function lockTeamRows(
     rows = await queryAll<Row>(
       em,
       `select t.id, t.master_balance, t.currency, t.low_balance_level, ${storedColumn}
-         from teams t where t.id = ? ${lockTeam ? 'for update' : ''}`,
+         from teams t where t.id = ? ${lockTeam ? 'for no key update' : ''}`,
       [teamId, keysJson, teamId],
     );
   }

@@ -13,6 +13,7 @@ import {
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
@@ -280,7 +281,7 @@ export class MessagingService {
       }
     });
 
-    await em.transactional(async (tx) => {
+    await transact(em, async (tx) => {
       const sentIds = await markSent(tx, provider.name, accepted);
       await recordOutcomes(tx, refused);
       if (sentIds.length > 0) await this.#scheduleCheck(tx, sentIds, 1);
@@ -334,7 +335,7 @@ export class MessagingService {
           error: report.status === 'failed' ? report.error : null,
         });
     });
-    await em.transactional(async (tx) => {
+    await transact(em, async (tx) => {
       await recordOutcomes(tx, finals);
       if (pending.length === 0) return;
       if (attempt < provider.maxStatusChecks) await this.#scheduleCheck(tx, pending, attempt + 1);
@@ -356,7 +357,7 @@ export class MessagingService {
     error?: string | null;
   }): Promise<boolean> {
     const em = this.#orm.em.fork();
-    return em.transactional(async (tx) => {
+    return transact(em, async (tx) => {
       const row = await queryOne<{ id: string }>(
         tx,
         'select id::text as id from messages where provider = ? and provider_message_id = ?',
