@@ -43,6 +43,8 @@ const SLACK_PER_SECOND = 2;
 const INVITATION_EVERY_MS = 10_000;
 const ROTATION_EVERY_MS = 15_000;
 const MEMBERS = 50;
+/** Requests waiting for an answer at most; beyond this the load is shed and counted. */
+const MAX_IN_FLIGHT = 500;
 const SIGNING_SECRET = 'soak-signing-secret';
 const SLACK_TEAM = 'T0SOAK';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -51,6 +53,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 interface Sample {
   t: number;
   rssMb: number;
+  /** CPU the instance used in the window, in % of one core. */
+  cpuPct: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
@@ -170,8 +174,16 @@ try {
     if (res.status >= 500) fiveXx.push(`${method} ${url} ${res.status} ${text.slice(0, 200)}`);
     return { status: res.status, json: res.status < 300 && text ? JSON.parse(text) : null };
   };
+  // Callers give up on an instance this far behind, as real ones would; counted, not queued.
+  let shed = 0;
   const fire = (work: () => Promise<unknown>) => {
-    const p = work().finally(() => inFlight.delete(p));
+    if (inFlight.size >= MAX_IN_FLIGHT) {
+      shed += 1;
+      return;
+    }
+    const p = work()
+      .catch((error: Error) => fiveXx.push(`no answer: ${error.message}`))
+      .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
 
@@ -249,10 +261,13 @@ try {
   const samples: Sample[] = [];
   let lastSample = 0;
   let windowStart = 0;
+  let lastCpu = 0;
   console.log(
     `soak: ${SECONDS} s against ${base} (pid ${child.pid}), database ${dbName}, queues ${queuePrefix}`,
   );
-  console.log('    t |  RSS MB | p50 ms | p99 ms |  req | 5xx | pool busy/conn | outbox | redis keys');
+  console.log(
+    '    t |  RSS MB | CPU % | p50 ms | p99 ms |  req | 5xx | pool busy/conn | outbox | redis keys',
+  );
   while (elapsed() < SECONDS * 1000) {
     const seconds = elapsed() / 1000;
     for (const stream of streams) {
@@ -268,9 +283,11 @@ try {
         .map((l) => l.ms)
         .sort((a, b) => a - b);
       windowStart = lastSample;
+      const cpu = await cpuSeconds(child.pid!);
       const sample: Sample = {
         t: Math.round(lastSample / 1000),
         rssMb: await rssMb(child.pid!),
+        cpuPct: Math.round(((cpu - lastCpu) / (SAMPLE_MS / 1000)) * 100),
         p50Ms: Math.round(percentile(window, 0.5)),
         p99Ms: Math.round(percentile(window, 0.99)),
         requests: window.length,
@@ -281,9 +298,10 @@ try {
         ),
         redisKeys: await redisKeys(),
       };
+      lastCpu = cpu;
       samples.push(sample);
       console.log(
-        `${String(sample.t).padStart(5)} | ${sample.rssMb.toFixed(1).padStart(7)} | ${String(sample.p50Ms).padStart(6)} | ${String(sample.p99Ms).padStart(6)} | ${String(sample.requests).padStart(4)} | ${String(sample.errors5xx).padStart(3)} | ${`${sample.poolBusy}/${sample.connections}`.padStart(14)} | ${String(sample.outbox).padStart(6)} | ${String(sample.redisKeys).padStart(10)}`,
+        `${String(sample.t).padStart(5)} | ${sample.rssMb.toFixed(1).padStart(7)} | ${String(sample.cpuPct).padStart(5)} | ${String(sample.p50Ms).padStart(6)} | ${String(sample.p99Ms).padStart(6)} | ${String(sample.requests).padStart(4)} | ${String(sample.errors5xx).padStart(3)} | ${`${sample.poolBusy}/${sample.connections}`.padStart(14)} | ${String(sample.outbox).padStart(6)} | ${String(sample.redisKeys).padStart(10)}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -410,7 +428,7 @@ try {
     ],
   ];
   console.log(
-    `\nload: ${sms} SMS, ${moves} moves, ${slackCommands} Slack commands, ${invited.length} invitations in ${loadSeconds.toFixed(0)} s; ${books.recharges} auto-recharges, ${books.failures} failures refunded`,
+    `\nload: ${sms} SMS, ${moves} moves, ${slackCommands} Slack commands, ${invited.length} invitations in ${loadSeconds.toFixed(0)} s (${shed} of them shed: ${MAX_IN_FLIGHT} requests were waiting); ${books.recharges} auto-recharges, ${books.failures} failures refunded`,
   );
   for (const [name, ok, detail] of [...checks, ...targets])
     console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
@@ -459,6 +477,12 @@ async function redisKeys(): Promise<number> {
   for await (const keys of redis.scanStream({ match: `${redisPrefix(queuePrefix)}*`, count: 1000 }))
     count += (keys as string[]).length;
   return count;
+}
+
+/** User + system CPU seconds the process has used (/proc/<pid>/stat, clock ticks of 10 ms). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function rssMb(pid: number): Promise<number> {
