@@ -135,7 +135,7 @@ try {
   child.stderr!.pipe(log);
   await waitFor(
     async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true,
-    60_000,
+    180_000,
     'instance ready',
   );
 

@@ -37,9 +37,9 @@ export function ormOptions(
       allOrNothing: true,
     },
     // A burst waits for a connection rather than failing: up to POOL_WAIT_MS in the queue, after
-    // which the request fails with an error instead of hanging. Connections live through a quiet
-    // spell (opening 20 at once on a busy host stalls everything for a moment).
-    pool: { min: 2, max: 20, idleTimeoutMillis: 5 * 60_000 },
+    // which the request fails with an error instead of hanging. Connections live through a lull
+    // of a minute (opening 20 at once on a busy host stalls everything for a moment).
+    pool: { min: 0, max: 20, idleTimeoutMillis: 60_000 },
     driverOptions: { connectionTimeoutMillis: POOL_WAIT_MS },
     debug: false,
     ...overrides,
