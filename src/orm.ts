@@ -41,6 +41,9 @@ export const entities = [
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const migrationsPath = path.join(root, 'migrations');
 
+/** How long a transaction may wait for a pooled connection before it fails. */
+const POOL_WAIT_MS = 30_000;
+
 export function ormOptions(
   url: string,
   logger: Logger = createLogger('silent'),
@@ -63,7 +66,11 @@ export function ormOptions(
       transactional: true,
       allOrNothing: true,
     },
-    pool: { min: 0, max: 20 },
+    // A burst waits for a connection rather than failing: up to POOL_WAIT_MS in the queue, after
+    // which the request fails with an error instead of hanging. Connections live through a lull
+    // of a minute (opening 20 at once on a busy host stalls everything for a moment).
+    pool: { min: 0, max: 20, idleTimeoutMillis: 60_000 },
+    driverOptions: { connectionTimeoutMillis: POOL_WAIT_MS },
     debug: false,
     ...overrides,
   };

@@ -1,6 +1,6 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
+import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import {
   type Caller,
@@ -14,6 +14,7 @@ import { type IMember, Member, ROLES, type Role } from '../members/member.entity
 import { type MemberRow, type MemberView, memberViewFromRow } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import {
@@ -54,7 +55,7 @@ export class ApprovalService {
 
   async request(actor: Actor, input: { member: MemberRef; role: string }): Promise<RoleChangeView> {
     const toRole = requireRole(input.role);
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'request role changes');
       if (caller.kind !== 'member')
@@ -163,12 +164,13 @@ export class ApprovalService {
     requestId: number,
     decision: 'approved' | 'denied',
   ): Promise<{ request: RoleChangeView; changed: boolean }> {
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const asked = await loadCaller(tx, actor);
       requireManager(asked, 'approve role changes');
       const teamId = callerTeam(asked);
-      // Serialize decisions per team: two clicks at once, or two handovers, see each other.
-      await queryOne(tx, 'select id from teams where id = ? for update', [teamId]);
+      // Serialize decisions per team: two clicks at once, or two handovers, see each other. The
+      // team row comes first, in the ledger's lock order (docs/ledger.md).
+      await lockTeamAndMembers(tx, teamId, []);
       // Judge the caller as it is now: a handover approved while this call waited for the lock
       // may have made the owner an admin.
       tx.clear();
@@ -177,7 +179,9 @@ export class ApprovalService {
       const request = await tx.findOne(
         RoleChangeRequest,
         { id: requestId, team: teamId },
-        { populate: ['member', 'requestedBy', 'decidedBy'], lockMode: LockMode.PESSIMISTIC_WRITE },
+        // No row lock of its own: the team row serializes every decision of the team, and a lock
+        // here would also lock the joined members, out of the ledger's order.
+        { populate: ['member', 'requestedBy', 'decidedBy'] },
       );
       if (!request) throw new NotFoundError(`There is no role change request #${requestId}`);
       // A second click, or a click on a request decided meanwhile, changes nothing.
@@ -185,7 +189,17 @@ export class ApprovalService {
       requireApprover(caller, request);
 
       if (decision === 'approved') {
-        const member = await tx.findOneOrFail(Member, request.member.id, { populate: ['team'] });
+        // The members whose rows change — the member, and on a handover the owner too — by id.
+        const owner = await queryOne<{ id: number }>(
+          tx,
+          `select id from members where team_id = ? and role = 'owner' and status <> 'closed'`,
+          [teamId],
+        );
+        await lockTeamAndMembers(tx, null, [request.member.id, ...(owner ? [owner.id] : [])]);
+        const member = await tx.findOneOrFail(Member, request.member.id, {
+          populate: ['team'],
+          refresh: true,
+        });
         if (
           member.role !== request.fromRole ||
           (member.status !== 'active' && member.status !== 'inactive')

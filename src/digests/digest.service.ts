@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/audit.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { loadTeam, requireSlackChannel } from '../teams/team.service.ts';
@@ -48,7 +49,7 @@ export class DigestService {
     const channel = frequency === 'off' ? null : requireSlackChannel(input.channel);
     const time = frequency === 'off' ? null : requireTime(input.time);
     const timezone = frequency === 'off' ? null : requireTimezone(input.timezone);
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'set up the digest');
       const team = await loadTeam(tx, callerTeam(caller));

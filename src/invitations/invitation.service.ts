@@ -1,6 +1,7 @@
-import { LockMode } from '@mikro-orm/core';
+import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
+import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { hashSecret, issueApiKey, issueToken } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
@@ -8,6 +9,7 @@ import { flushUnique } from '../members/member.service.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
+import { transact } from '../platform/transactions.ts';
 import { type Actor, type Channel, systemParty } from '../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { optionalEmail, requireId, requireName } from '../shared/validation.ts';
@@ -90,7 +92,7 @@ export class InvitationService {
       throw new ValidationError('slack user', 'slack user must be a Slack user mention like @alice');
     }
     const role = requireInvitedRole(input.role);
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'invite members');
       const team = await loadTeam(tx, callerTeam(caller, input.teamId));
@@ -168,7 +170,7 @@ export class InvitationService {
   }
 
   async revoke(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'revoke invitations');
       const teamId = callerTeam(caller);
@@ -176,7 +178,7 @@ export class InvitationService {
         'id' in ref
           ? { id: requireId(ref.id, 'invitation id'), team: teamId }
           : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
-      const invitation = await tx.findOne(Invitation, where, { populate: ['team', 'invitedBy'] });
+      const invitation = await this.#lock(tx, where);
       if (!invitation)
         throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
       if (invitation.status !== 'pending')
@@ -209,7 +211,7 @@ export class InvitationService {
     input: { name: string; via?: Channel },
   ): Promise<{ member: MemberView; apiKey: string; invitation: InvitationView }> {
     const name = requireName(input.name);
-    const outcome = await this.#orm.em.fork().transactional(async (tx) => {
+    const outcome = await transact(this.#orm.em.fork(), async (tx) => {
       const invitation = await this.#lockPending(tx, token);
       if ('ended' in invitation) return invitation;
       const member = await tx.findOneOrFail(Member, invitation.member.id);
@@ -235,7 +237,7 @@ export class InvitationService {
   }
 
   async decline(token: string, via: Channel = 'api'): Promise<InvitationView> {
-    const outcome = await this.#orm.em.fork().transactional(async (tx) => {
+    const outcome = await transact(this.#orm.em.fork(), async (tx) => {
       const invitation = await this.#lockPending(tx, token);
       if ('ended' in invitation) return invitation;
       await this.#end(tx, invitation, 'revoked');
@@ -303,11 +305,7 @@ export class InvitationService {
    * show instead; an expired one is marked so (and its reserved sub-account closed) on the way.
    */
   async #lockPending(tx: EntityManager, token: string): Promise<IInvitation | { ended: Error }> {
-    const invitation = await tx.findOne(
-      Invitation,
-      { tokenHash: hashSecret(token) },
-      { populate: ['team', 'invitedBy'], lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    const invitation = await this.#lock(tx, { tokenHash: hashSecret(token) });
     if (!invitation) return { ended: new NotFoundError('This invitation link is not valid') };
     if (invitation.status === 'pending' && invitation.expiresAt <= this.#now()) {
       await this.#end(tx, invitation, 'expired');
@@ -328,6 +326,18 @@ export class InvitationService {
       return { ended: new ConflictError(`This invitation ${ended[invitation.status]}`) };
     }
     return invitation;
+  }
+
+  /**
+   * Finds an invitation and locks its team and reserved member in the ledger's lock order
+   * (docs/ledger.md); every change of an invitation's status holds that member's lock, so the
+   * invitation is read again, as it is now, once the lock is held.
+   */
+  async #lock(tx: EntityManager, where: FilterQuery<IInvitation>): Promise<IInvitation | null> {
+    const found = await tx.findOne(Invitation, where);
+    if (!found) return null;
+    await lockTeamAndMembers(tx, found.team.id, [found.member.id]);
+    return tx.findOne(Invitation, found.id, { populate: ['team', 'invitedBy'], refresh: true });
   }
 
   async #end(tx: EntityManager, invitation: IInvitation, status: 'revoked' | 'expired'): Promise<void> {

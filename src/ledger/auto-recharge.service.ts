@@ -3,10 +3,12 @@ import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { findMember, type MemberRef } from '../members/lookups.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { AutoRechargeRule } from './auto-recharge-rule.entity.ts';
+import { lockTeamAndMembers } from './lock-order.ts';
 
 export interface AutoRechargeView {
   memberId: number;
@@ -40,10 +42,12 @@ export class AutoRechargeService {
     if (dailyCap !== null && dailyCap < amount) {
       throw new ValidationError('daily cap', 'daily cap must be at least the recharge amount');
     }
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'set auto-recharge');
       const member = await findMember(tx, callerTeam(caller), input.member);
+      // The member before its rule, in the ledger's lock order (docs/ledger.md).
+      await lockTeamAndMembers(tx, null, [member.id]);
       if (member.status === 'closed' || member.status === 'invited' || member.role === 'owner') {
         throw new ConflictError(`${member.name} cannot have an auto-recharge rule`);
       }
@@ -75,10 +79,12 @@ export class AutoRechargeService {
   }
 
   async off(actor: Actor, ref: MemberRef): Promise<{ memberId: number; removed: boolean }> {
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'turn off auto-recharge');
       const member = await findMember(tx, callerTeam(caller), ref);
+      // The member before its rule, in the ledger's lock order (docs/ledger.md).
+      await lockTeamAndMembers(tx, null, [member.id]);
       const rule = await tx.findOne(AutoRechargeRule, { member });
       if (!rule) return { memberId: member.id, removed: false };
       tx.remove(rule);

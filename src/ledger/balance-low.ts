@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryOne } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import { systemParty } from '../shared/actor.ts';
 import { InsufficientFundsError } from '../shared/errors.ts';
 // upward: the outbox row carries the finished Slack message, so a retried post is the same post;
@@ -54,11 +55,12 @@ export async function handleBalanceLow(
   payload: JobPayload<'member.balance_low'>,
   jobId: string,
 ): Promise<BalanceLowOutcome> {
-  const outcome = await orm.em.fork().transactional(async (tx) => {
+  const outcome = await transact(orm.em.fork(), async (tx) => {
     if (!(await claimJobReceipt(tx, `member.balance_low:${jobId}`))) return 'already handled' as const;
     // Locking the member serializes every run for it, so two crossings cannot both read
     // "nothing recharged today" and overshoot the cap. The team row is locked first, in the
-    // ledger's lock order (team, then members), so this cannot deadlock with postings.
+    // ledger's lock order (team, then members, NO KEY UPDATE: docs/ledger.md), so this cannot
+    // deadlock with postings or with charges.
     const state = await queryOne<MemberState>(
       tx,
       `select m.id, m.team_id, m.name, m.status, m.balance, m.slack_user_id,
@@ -68,7 +70,7 @@ export async function handleBalanceLow(
          join members m on m.team_id = t.id
          left join auto_recharge_rules r on r.member_id = m.id
         where m.id = ? and t.id = ?
-          for update of t, m`,
+          for no key update of t, m`,
       [payload.memberId, payload.teamId],
     );
     if (!state || (state.status !== 'active' && state.status !== 'inactive')) return 'member gone' as const;

@@ -10,6 +10,7 @@ import { findMember, type MemberRef } from '../members/lookups.ts';
 import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ForbiddenError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
@@ -68,7 +69,7 @@ export class LedgerService {
   }
 
   #runBatch(batch: Posting[]) {
-    return retryingIdempotencyRace(() => this.#orm.em.fork().transactional((tx) => applyPostings(tx, batch)));
+    return retryingIdempotencyRace(() => transact(this.#orm.em.fork(), (tx) => applyPostings(tx, batch)));
   }
 
   /** Applies one posting, sharing a transaction with concurrent postings of the same team. */

@@ -111,8 +111,9 @@ interface StoredTransfer {
  * Applies postings in order inside the caller's transaction, and says for each whether it was
  * applied, replayed (its idempotency key was used before for the same request) or refused.
  *
- * The rows are locked first, in one global order (by team, the team row before its members,
- * members by id), so concurrent batches cannot deadlock; every guard is then
+ * The rows are locked first, in the one lock order of docs/ledger.md (by team, the team row
+ * before its members, members by id, `FOR NO KEY UPDATE`), so concurrent batches, charges,
+ * refunds, closes and role decisions cannot deadlock; every guard is then
  * decided in memory on the locked values, and one statement writes the new balances, the
  * immutable transfer rows and their audit events. A refused posting writes nothing and does
  * not disturb the others. A batch of any size costs the same few round trips, which is what
@@ -247,8 +248,9 @@ interface LockedRows {
 }
 
 /**
- * One round trip per team: its row (locked when its master balance moves), the members the
- * batch names (locked, by id) and the transfers that already used the batch's keys.
+ * One round trip per team (two when its master balance moves and its row is locked first): its
+ * row, the members the batch names (locked, by id) and the transfers that already used the
+ * batch's keys.
  *
  * The keys are read with the statement's snapshot, taken before the locks are granted. Within a
  * process that is enough (the ledger's writer runs one batch per team at a time); a concurrent
@@ -275,9 +277,16 @@ async function lockTeamRows(
     }>;
   const keysJson = JSON.stringify(keys);
   let rows: Row[] = [];
+  // The team row first (only when its master balance moves), then the members by id: the lock
+  // order of docs/ledger.md. NO KEY UPDATE, not UPDATE: it excludes every other balance writer,
+  // but not the KEY SHARE locks the foreign keys of a concurrent charge's inserts take on the team
+  // row — UPDATE would, and that charge holds a member this batch may be waiting for. The team
+  // row is locked in a statement of its own: locked in the join, it would be locked again for
+  // each member row, through the version the statement's snapshot saw, and a re-lock of an old
+  // version queues behind the batches waiting for the new one (a deadlock PostgreSQL reported).
+  if (lockTeam) await queryAll(em, 'select id from teams where id = ? for no key update', [teamId]);
   if (memberIds.length > 0) {
-    // FOR UPDATE locks each returned row's team, then its member, in ORDER BY order: team first,
-    // then members by id. (The team row is locked only when its master balance moves.)
+    // The team's columns are read after its lock, so they are the current ones.
     rows = await queryAll<Row>(
       em,
       `select t.id, t.master_balance, t.currency, t.low_balance_level, ${storedColumn},
@@ -287,7 +296,7 @@ async function lockTeamRows(
          from teams t join members m on m.team_id = t.id
         where t.id = ? and m.id = any(array(select jsonb_array_elements_text(?::jsonb)::int))
         order by m.id
-          for update of ${lockTeam ? 't, m' : 'm'}`,
+          for no key update of m`,
       [teamId, keysJson, teamId, JSON.stringify(memberIds)],
     );
   }
@@ -296,7 +305,7 @@ async function lockTeamRows(
     rows = await queryAll<Row>(
       em,
       `select t.id, t.master_balance, t.currency, t.low_balance_level, ${storedColumn}
-         from teams t where t.id = ? ${lockTeam ? 'for update' : ''}`,
+         from teams t where t.id = ?`,
       [teamId, keysJson, teamId],
     );
   }

@@ -2,9 +2,11 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
 import { AutoRechargeRule } from '../ledger/auto-recharge-rule.entity.ts';
+import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import { type Actor, systemParty } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
 import { optionalEmail, pagingNumber, requireName } from '../shared/validation.ts';
@@ -72,7 +74,7 @@ export class MemberService {
       });
       if (byEmail) {
         byEmail.slackUserId = input.slackUserId;
-        await em.transactional(async (tx) => {
+        await transact(em, async (tx) => {
           await tx.flush();
           await recordAudit(tx, {
             teamId: team.id,
@@ -154,7 +156,7 @@ export class MemberService {
   ): Promise<{ member: MemberView; apiKey: string }> {
     const name = requireName(input.name);
     const email = optionalEmail(input.email);
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'create members');
       const team = await loadTeam(tx, callerTeam(caller, input.teamId));
@@ -192,7 +194,7 @@ export class MemberService {
   }
 
   async #setActive(actor: Actor, ref: MemberRef, active: boolean): Promise<MemberView> {
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, active ? 'enable members' : 'disable members');
       const member = await findMember(tx, callerTeam(caller), ref);
@@ -223,17 +225,18 @@ export class MemberService {
    * its key stops working, its rule is removed, its history stays.
    */
   async close(actor: Actor, ref: MemberRef): Promise<{ member: MemberView; returned: bigint }> {
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'delete members');
       const teamId = callerTeam(caller);
       const found = await findMember(tx, teamId, ref);
       requireNotOwner(found, 'deleted');
-      // Master row first, then the member: the ledger's lock order, so this cannot deadlock with transfers.
-      await queryOne(tx, 'select id from teams where id = ? for update', [teamId]);
+      // Master row first, then the member: the ledger's lock order, so this cannot deadlock with
+      // transfers or charges (docs/ledger.md).
+      await lockTeamAndMembers(tx, teamId, [found.id]);
       const locked = await queryOne<{ status: MemberStatus; balance: string }>(
         tx,
-        'select status, balance from members where id = ? for update',
+        'select status, balance from members where id = ?',
         [found.id],
       );
       if (!locked || locked.status === 'closed') throw new ConflictError(`${found.name} is already closed`);
@@ -281,7 +284,7 @@ export class MemberService {
 
   /** A new API key for the member (the old one stops working at once); shown this once. */
   async rotateKey(actor: Actor, ref: MemberRef): Promise<{ member: MemberView; apiKey: string }> {
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       const member = await findMember(tx, callerTeam(caller), ref);
       requireSelfOrManager(caller, member, "rotate other members' keys");
@@ -314,7 +317,7 @@ export class MemberService {
     if (!/^[UW][A-Z0-9]{2,30}$/.test(slackUserId)) {
       throw new ValidationError('slack user', 'slack user must be a Slack user mention like @alice');
     }
-    return this.#orm.em.fork().transactional(async (tx) => {
+    return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'link Slack users');
       const member = await findMember(tx, callerTeam(caller), ref);

@@ -4,6 +4,7 @@ import { applyPostings, type Posting, type PostingOutcome } from '../ledger/post
 import type { Role } from '../members/member.entity.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Channel } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
 import type { Micros } from '../shared/money.ts';
@@ -68,7 +69,7 @@ export async function chargeBatch(
   batch: readonly ChargeRequest[],
   settings: ChargeSettings,
 ): Promise<Settled<SendResult>[]> {
-  return em.transactional(async (tx) => {
+  return transact(em, async (tx) => {
     // Read without a lock, for a clear refusal and the prices; the posting locks the member.
     const sender = await queryOne<Sender>(
       tx,

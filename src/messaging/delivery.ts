@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import type { MessagingSettings } from './messaging.service.ts';
 import { type FinalStatus, type Outcome, recordOutcomes } from './outcomes.ts';
@@ -70,7 +71,7 @@ export class MessageDelivery {
       }
     });
 
-    await em.transactional(async (tx) => {
+    await transact(em, async (tx) => {
       const sentIds = await markSent(tx, provider.name, accepted);
       await recordOutcomes(tx, refused);
       if (sentIds.length > 0) await this.#scheduleCheck(tx, sentIds, 1);
@@ -124,7 +125,7 @@ export class MessageDelivery {
           error: report.status === 'failed' ? report.error : null,
         });
     });
-    await em.transactional(async (tx) => {
+    await transact(em, async (tx) => {
       await recordOutcomes(tx, finals);
       if (pending.length === 0) return;
       if (attempt < provider.maxStatusChecks) await this.#scheduleCheck(tx, pending, attempt + 1);
@@ -146,7 +147,7 @@ export class MessageDelivery {
     error?: string | null;
   }): Promise<boolean> {
     const em = this.#orm.em.fork();
-    return em.transactional(async (tx) => {
+    return transact(em, async (tx) => {
       const row = await queryOne<{ id: string }>(
         tx,
         'select id::text as id from messages where provider = ? and provider_message_id = ?',

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPostings, type Posting } from '../ledger/postings.ts';
 import { queryAll, run } from '../platform/sql.ts';
 import { systemParty } from '../shared/actor.ts';
@@ -58,8 +59,16 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
 
   // One refund posting per failed message, keyed by the message: the ledger refuses to pay it twice.
   const failures = [...changes.values()].filter((c) => c.outcome.status === 'failed');
+  // The senders' teams and then the senders, in the ledger's lock order (docs/ledger.md), before
+  // asking which are closed: a close that commits while this waits is then seen, and its refund
+  // does not stay behind on a closed sub-account.
+  const senders = new Map<number, number[]>();
+  for (const { message } of failures)
+    senders.set(message.team_id, [...(senders.get(message.team_id) ?? []), message.member_id]);
+  for (const teamId of [...senders.keys()].sort((a, b) => a - b))
+    await lockTeamAndMembers(em, teamId, senders.get(teamId)!);
   // A sender closed since it sent gets its refund, and the refund then follows the rest of its
-  // money to the master balance (in the same batch, so the team row is locked before the member).
+  // money to the master balance.
   const closed = new Set(
     (
       await queryAll<{ id: number }>(

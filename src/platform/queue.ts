@@ -115,10 +115,13 @@ export function permanentFailure(message: string): Error {
   return new UnrecoverableError(message);
 }
 
-// Completed jobs are kept for a day so a re-added job id (the relay retrying after a crash)
-// is recognised as a duplicate; failed ones a week, to be looked at.
-const KEEP_COMPLETED = { age: 24 * 3600, count: 100_000 };
-const KEEP_FAILED = { age: 7 * 24 * 3600 };
+// Finished jobs are kept by count and by age, so Redis stays flat under any sustained load: an
+// operator sees the last 100 completed jobs of each queue (an hour at most) and the
+// failed ones of the last week (at most a few thousand), which is what one looks at. A job id the
+// relay re-sends after a crash arrives within seconds, while the first job is still kept; and
+// every handler is idempotent, so even a late duplicate acts once.
+const KEEP_COMPLETED = { age: 3600, count: 100 };
+const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5_000 };
 const PING_TIMEOUT_MS = 2_000;
 // BullMQ waits for a connection before adding; an outbox relay must hear "not now" instead and
 // keep the rows. An add that goes through late is harmless: the job id makes it the same job.
