@@ -67,6 +67,22 @@ function moneyEndpoint(kind: 'credit' | 'debit', operationId: string, summary: s
   });
 }
 
+function statusEndpoint(change: 'enable' | 'disable', operationId: string, summary: string) {
+  return endpoint({
+    method: 'post',
+    path: `/members/{member}/${change}`,
+    operationId,
+    summary,
+    tag: 'members',
+    params: member,
+    responses: { '200': { description: 'The member', schema: Member } },
+    errors: ['403', '404', '409', '422'],
+    async handle({ params, actor, services, res }) {
+      res.json(memberJson(await services.members[change](actor, parseMemberRef(params.member))));
+    },
+  });
+}
+
 export const endpoints: AnyEndpoint[] = [
   endpoint({
     method: 'get',
@@ -166,32 +182,8 @@ export const endpoints: AnyEndpoint[] = [
       res.json({ ...memberJson(member), returned_to_master: money(returned) });
     },
   }),
-  endpoint({
-    method: 'post',
-    path: '/members/{member}/enable',
-    operationId: 'enableMember',
-    summary: 'Activate a member',
-    tag: 'members',
-    params: member,
-    responses: { '200': { description: 'The member', schema: Member } },
-    errors: ['403', '404', '409', '422'],
-    async handle({ params, actor, services, res }) {
-      res.json(memberJson(await services.members.enable(actor, parseMemberRef(params.member))));
-    },
-  }),
-  endpoint({
-    method: 'post',
-    path: '/members/{member}/disable',
-    operationId: 'disableMember',
-    summary: 'Deactivate a member: its key is refused until enabled',
-    tag: 'members',
-    params: member,
-    responses: { '200': { description: 'The member', schema: Member } },
-    errors: ['403', '404', '409', '422'],
-    async handle({ params, actor, services, res }) {
-      res.json(memberJson(await services.members.disable(actor, parseMemberRef(params.member))));
-    },
-  }),
+  statusEndpoint('enable', 'enableMember', 'Activate a member'),
+  statusEndpoint('disable', 'disableMember', 'Deactivate a member: its key is refused until enabled'),
   endpoint({
     method: 'post',
     path: '/members/{member}/key',
