@@ -7,9 +7,9 @@ import {
   UnrecoverableError,
   Worker,
 } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { connectRedis, type RedisConnection, type RedisTarget, redisTarget } from './redis.ts';
 
 /**
  * The one module that knows which queue backend runs: BullMQ on Redis when REDIS_URL is set,
@@ -139,13 +139,14 @@ export function postgresSchema(queuePrefix: string): string {
 }
 
 export function openQueues(
-  config: Pick<Config, 'redisUrl' | 'queuePrefix'>,
+  config: Pick<Config, 'redisUrl' | 'queuePrefix'> & Partial<Pick<Config, 'redisClusterNodes'>>,
   databaseUrl: string,
   logger: Logger,
 ): Queues {
   const log = logger.child({ component: 'queues' });
-  return config.redisUrl
-    ? new BullQueues('redis', redisBackend(config.redisUrl, config.queuePrefix), log)
+  const redis = redisTarget(config);
+  return redis
+    ? new BullQueues('redis', redisBackend(redis, config.queuePrefix), log)
     : new BullQueues('postgres', postgresBackend(databaseUrl, config.queuePrefix), log);
 }
 
@@ -177,11 +178,11 @@ interface Backend {
   close(): Promise<void>;
 }
 
-function redisBackend(url: string, queuePrefix: string): Backend {
+function redisBackend(target: RedisTarget, queuePrefix: string): Backend {
   const prefix = redisPrefix(queuePrefix);
   // Producers share one connection and fail fast while Redis is away (the outbox keeps the
   // work); workers get their own connections that wait and reconnect forever.
-  const producer = new Redis(url, {
+  const producer = connectRedis(target, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
@@ -190,21 +191,30 @@ function redisBackend(url: string, queuePrefix: string): Backend {
   producer.on('error', () => {
     // ioredis reports every failed reconnect; the callers of add() see the failure instead.
   });
+  // BullMQ does not close a connection it was given: these are closed with the backend.
+  const workerConnections = new Set<RedisConnection>();
   return {
     namespace: prefix,
     newQueue: (name) => new Queue(name, { connection: producer, prefix }),
-    newWorker: (name, processor, opts) =>
-      new Worker(name, processorFor(processor), {
-        connection: { url, maxRetriesPerRequest: null },
+    newWorker: (name, processor, opts) => {
+      const connection = connectRedis(target, { maxRetriesPerRequest: null });
+      connection.on('error', () => {
+        // The worker reports its own connection errors, once.
+      });
+      workerConnections.add(connection);
+      return new Worker(name, processorFor(processor), {
+        connection,
         prefix,
         autorun: false,
         ...workerSettings(opts),
-      }),
+      });
+    },
     async ping() {
       await withTimeout(producer.ping(), PING_TIMEOUT_MS, 'Redis did not answer');
     },
     async close() {
       producer.disconnect();
+      for (const connection of workerConnections) connection.disconnect();
     },
   };
 }
