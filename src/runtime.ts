@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { startWorkers } from '../workers/index.ts';
 import { type AppDeps, createServices } from './app.ts';
 import type { Config } from './config.ts';
+import { mountQueueDashboard } from './http/admin.ts';
 import * as membersRoutes from './http/api/members.routes.ts';
 import * as messagingRoutes from './http/api/messaging.routes.ts';
 import { mountOpenApiDocument } from './http/api/openapi.ts';
@@ -9,12 +10,14 @@ import * as statsRoutes from './http/api/stats.routes.ts';
 import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
 import { mountSmsTo } from './http/compat/smsto.ts';
 import { mountTextmagic } from './http/compat/textmagic.ts';
+import { mountApiReference } from './http/docs.ts';
 import { mountInvitationPages } from './http/invitations.routes.ts';
 import { mountProviderReports } from './http/provider-reports.routes.ts';
-import { createHttpApp, type HttpDeps, listen } from './http/server.ts';
+import { createHttpApp, createOpsApp, type HttpDeps, listen } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { connectOrm, migrate, type Orm } from './platform/database.ts';
 import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
+import { watchRuntime } from './platform/metrics.ts';
 import { openQueues } from './platform/queue.ts';
 import { mountSlack, type SlackHandle } from './slack/index.ts';
 
@@ -75,6 +78,8 @@ export async function startRuntime(
     stops.push(() => orm.close());
     const queues = openQueues(config, database.url, logger);
     stops.push(() => queues.close());
+    const unwatch = await watchRuntime(orm, queues);
+    stops.push(async () => unwatch());
     const services = createServices(orm, { sms: config.sms, logger });
     const deps: HttpDeps = { config, logger, orm, services, queues };
     if (!config.slack) {
@@ -98,6 +103,8 @@ export async function startRuntime(
           (express) => mountProviderReports(express, deps),
           // Before the native router, so the document needs no API key.
           (express) => mountOpenApiDocument(express),
+          (express) => mountQueueDashboard(express, deps),
+          (express) => mountApiReference(express),
           (express) => mountTextmagic(express, deps),
           (express) => mountSmsTo(express, deps),
         ],
@@ -115,6 +122,17 @@ export async function startRuntime(
       logger.info(
         { port: typeof address === 'object' && address ? address.port : config.port },
         'web listening',
+      );
+    }
+    if (options.worker && !options.web) {
+      // A worker answers probes and scrapes on PORT too, so it can be watched like the web.
+      server = await listen(createOpsApp(deps), config.port);
+      const address = server.address();
+      const srv = server;
+      stops.push(() => new Promise((resolve) => srv.close(resolve)));
+      logger.info(
+        { port: typeof address === 'object' && address ? address.port : config.port },
+        'worker health and metrics listening',
       );
     }
     if (options.worker) {

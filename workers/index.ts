@@ -10,6 +10,7 @@ import {
 } from '../src/platform/queue.ts';
 import { queryAll } from '../src/platform/sql.ts';
 import { createSlackPoster } from '../src/slack-outbound/slack-outbound.ts';
+import { observeJob } from './observe.ts';
 import { createProcessors, type WorkerDeps } from './processors.ts';
 
 export type { WorkerDeps };
@@ -61,7 +62,8 @@ export function startWorkers(
   };
   const processors = createProcessors(full);
 
-  const run = (queue: QueueName) => async (job: QueueJob) => {
+  const run = (queue: QueueName) => (job: QueueJob) => observeJob(queue, job, () => runJob(queue, job));
+  const runJob = async (queue: QueueName, job: QueueJob) => {
     const name = job.name;
     if (!isJobName(name) || jobs[name].queue !== queue) {
       throw permanentFailure(`no processor for job "${name}" on queue ${queue}`);

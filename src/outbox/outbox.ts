@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { currentRequest, REQUEST_ID_FIELD } from '../platform/request-context.ts';
 import { run } from '../platform/sql.ts';
 
 export interface EnqueueOptions {
@@ -22,6 +23,12 @@ export async function enqueueJob(
     em,
     `insert into outbox (job, payload, dedup_key, available_at, created_at)
      values (?, ?::jsonb, ?, now() + (? * interval '1 millisecond'), now())`,
-    [job, JSON.stringify(payload), options.dedupKey ?? null, options.delayMs ?? 0],
+    [job, JSON.stringify(withRequestId(payload)), options.dedupKey ?? null, options.delayMs ?? 0],
   );
+}
+
+/** The job takes the id of the request that caused it along, for the log lines it writes. */
+function withRequestId(payload: Record<string, unknown>): Record<string, unknown> {
+  const request = currentRequest();
+  return request ? { ...payload, [REQUEST_ID_FIELD]: request.requestId } : payload;
 }

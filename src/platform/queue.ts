@@ -95,6 +95,10 @@ export interface Queues {
   rateLimit(queue: string, ms: number): Promise<void>;
   /** Job counts by state, for readiness pages, tests and benchmarks. */
   counts(queue: string): Promise<Record<string, number>>;
+  /** When the job that has waited longest became due (ms since epoch), or undefined if none waits. */
+  oldestWaitingSince(queue: string): Promise<number | undefined>;
+  /** The BullMQ queue itself, for the queue dashboard; nothing else should need it. */
+  bullQueue(queue: string): unknown;
   createWorker(queue: string, processor: JobProcessor, opts?: WorkerOptions): QueueWorker;
   /** Throws when the backend cannot be reached within a couple of seconds. */
   ping(): Promise<void>;
@@ -161,6 +165,7 @@ type AnyQueue = Pick<
   | 'rateLimit'
   | 'getJobCounts'
   | 'getJobCountByTypes'
+  | 'getJobs'
   | 'close'
 > & { on(event: 'error', listener: (error: Error) => void): unknown };
 type AnyWorker = Pick<Worker, 'run' | 'close' | 'waitUntilReady'> & {
@@ -395,6 +400,16 @@ class BullQueues implements Queues {
       'failed',
       'prioritized',
     );
+  }
+
+  async oldestWaitingSince(queue: string): Promise<number | undefined> {
+    // Waiting jobs are kept in arrival order; ascending puts the one that arrived first first.
+    const [oldest] = await this.#queue(queue).getJobs(['waiting'], 0, 0, true);
+    return oldest ? toQueueJob(oldest as unknown as BullJob).scheduledFor : undefined;
+  }
+
+  bullQueue(queue: string): unknown {
+    return this.#queue(queue);
   }
 
   createWorker(queue: string, processor: JobProcessor, opts: WorkerOptions = {}): QueueWorker {
