@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { TEST_REDIS_URL } from '../helpers/env.ts';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
@@ -113,7 +114,7 @@ async function api(
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: res.status, headers: res.headers, json: (await res.json().catch(() => null)) as any };
+  return { status: res.status, headers: res.headers, json: (await res.json().catch(() => null)) as unknown };
 }
 
 describe('metrics, request log and request ids', () => {
@@ -337,16 +338,7 @@ describe('queue dashboard', () => {
 describe('API reference', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

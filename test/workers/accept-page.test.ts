@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { seedTeam } from '../helpers/services.ts';
 import { invitationToken, useWorkerHarness } from './harness.ts';
 import { silentLogger } from './helpers.ts';
@@ -151,19 +152,7 @@ describe('accept page in headless Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
