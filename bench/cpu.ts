@@ -50,3 +50,8 @@ export function cpuPerThousand(before: CpuReading, after: CpuReading, jobs: numb
   const per = (key: keyof CpuReading) => Math.max(0, ((after[key] - before[key]) * 1000) / jobs);
   return { node: per('node'), postgres: per('postgres'), redis: per('redis') };
 }
+
+/** CPU seconds of these processes (a bench's child processes), read the same way. */
+export function cpuOfProcesses(pids: readonly number[]): number {
+  return cpuSecondsOf((_command, pid) => pids.includes(pid));
+}

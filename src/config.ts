@@ -33,6 +33,16 @@ const envSchema = z.object({
     .default(3000),
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
   REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .trim()
+    .regex(
+      /^[^\s,:]+:\d{1,5}(\s*,\s*[^\s,:]+:\d{1,5})*$/,
+      'must be a comma-separated list of host:port, like redis-1:6379,redis-2:6379',
+    )
+    .optional(),
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'must contain only letters, digits, "_" and "-"')
@@ -88,7 +98,13 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Undefined: queues use BullMQ's PostgreSQL backend on the same database. */
   redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster the queues run on instead (REDIS_CLUSTER_NODES). */
+  redisClusterNodes: Array<{ host: string; port: number }> | undefined;
   queuePrefix: string;
+  /** When set, GET /metrics asks for `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
+  /** Undefined: the queue dashboard at /admin/queues is not mounted. */
+  adminPassword: string | undefined;
   /** Undefined: the product runs without Slack. */
   slack: SlackConfig | undefined;
   /** Undefined: emails are written to the log instead of being sent. */
@@ -144,6 +160,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new ConfigError(
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set; set REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+    );
+  }
+
   if (e.SMS_PROVIDER === 'smsto' && !e.SMSTO_API_KEY) {
     throw new ConfigError('SMSTO_API_KEY must be set because SMS_PROVIDER is smsto');
   }
@@ -153,7 +175,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((node) => {
+      const [host, port] = node.trim().split(':') as [string, string];
+      return { host, port: Number(port) };
+    }),
     queuePrefix: e.QUEUE_PREFIX,
+    metricsToken: e.METRICS_TOKEN,
+    adminPassword: e.ADMIN_PASSWORD,
     slack:
       e.SLACK_SIGNING_SECRET && e.SLACK_BOT_TOKEN
         ? {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { startWorkers } from '../workers/index.ts';
 import { type AppDeps, createServices } from './app.ts';
 import type { Config } from './config.ts';
+import { mountQueueDashboard } from './http/admin.ts';
 import * as membersRoutes from './http/api/members.routes.ts';
 import * as messagingRoutes from './http/api/messaging.routes.ts';
 import { mountOpenApiDocument } from './http/api/openapi.ts';
@@ -9,13 +10,15 @@ import * as statsRoutes from './http/api/stats.routes.ts';
 import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
 import { mountSmsTo } from './http/compat/smsto.ts';
 import { mountTextmagic } from './http/compat/textmagic.ts';
+import { mountApiReference } from './http/docs.ts';
 import { mountInvitationPages } from './http/invitations.routes.ts';
 import { mountProviderReports } from './http/provider-reports.routes.ts';
-import { createHttpApp, type HttpDeps, listen } from './http/server.ts';
+import { createHttpApp, createOpsApp, type HttpDeps, listen } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { connectOrm } from './orm.ts';
 import { migrate, type Orm } from './platform/database.ts';
 import { type Progress, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
+import { watchRuntime } from './platform/metrics.ts';
 import { openQueues } from './platform/queue.ts';
 import { mountSlack, type SlackHandle } from './slack/index.ts';
 
@@ -79,6 +82,8 @@ export async function startRuntime(
     stops.push(() => orm.close());
     const queues = openQueues(config, database.url, logger);
     stops.push(() => queues.close());
+    const unwatch = await watchRuntime(orm, queues);
+    stops.push(async () => unwatch());
     const services = createServices(orm, { sms: config.sms, logger });
     const deps: HttpDeps = { config, logger, orm, services, queues };
     if (!config.slack) {
@@ -103,6 +108,8 @@ export async function startRuntime(
           (express) => mountProviderReports(express, deps),
           // Before the native router, so the document needs no API key.
           (express) => mountOpenApiDocument(express),
+          (express) => mountQueueDashboard(express, deps),
+          (express) => mountApiReference(express),
           (express) => mountTextmagic(express, deps),
           (express) => mountSmsTo(express, deps),
         ],
@@ -114,10 +121,15 @@ export async function startRuntime(
         logger.info({ mode: handle.mode }, 'Slack connected');
       }
       server = await listen(app, config.port);
+    } else if (options.worker) {
+      // A worker answers probes and scrapes on PORT too, so it can be watched like the web.
+      server = await listen(createOpsApp(deps), config.port);
+    }
+    if (server) {
       const address = server.address();
       front.unshift(closeServer.bind(null, server));
       port = typeof address === 'object' && address ? address.port : config.port;
-      logger.info({ port }, 'web listening');
+      logger.info({ port }, options.web ? 'web listening' : 'worker health and metrics listening');
     }
     if (options.worker) {
       const workers = startWorkers(deps, { databaseUrl: database.url });
@@ -125,11 +137,11 @@ export async function startRuntime(
       await workers.ready();
     }
     logger.info({ web: options.web, worker: options.worker }, 'ready');
-    if (port !== null) {
+    if (options.web && port !== null) {
       const url = `http://localhost:${port}`;
       logger.info(
         { url },
-        `teamops is ready at ${url} — next: npm run cli -- team:create --name Acme --owner-name "Your Name" (prints an API key); API reference: ${url}/api/v1/openapi.json`,
+        `teamops is ready at ${url} — next: npm run cli -- team:create --name Acme --owner-name "Your Name" (prints an API key); API reference: ${url}/docs`,
       );
     }
     return { deps, server, stop };

@@ -4,11 +4,14 @@ import type { TestProject } from 'vitest/node';
 import { createLogger } from '../src/logger.ts';
 import { connectOrm } from '../src/orm.ts';
 import { migrate } from '../src/platform/database.ts';
+import { findOrInstallChromium } from './helpers/chromium.ts';
 import { databaseUrl, TEST_POSTGRES_URL } from './helpers/env.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDatabase: string;
+    /** The page tests' browser, or why there is none (test/helpers/browser.ts). */
+    chromium: { path: string } | { error: string };
   }
 }
 
@@ -40,6 +43,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await orm.close(true);
   }
   project.provide('templateDatabase', template);
+  // Once for the run, before any file starts: page tests in parallel files would otherwise race
+  // each other into apt on a machine without Chromium.
+  project.provide(
+    'chromium',
+    await findOrInstallChromium().then(
+      (path) => ({ path }),
+      (error: Error) => ({ error: error.message }),
+    ),
+  );
   return async () => {
     await adminQuery((admin) => admin.query(`drop database if exists ${template} with (force)`));
   };

@@ -10,6 +10,7 @@ import {
 } from '../src/platform/queue.ts';
 import { queryAll } from '../src/platform/sql.ts';
 import { createSlackPoster } from '../src/slack/outbound/slack-poster.ts';
+import { observeJob } from './observe.ts';
 import { type Processor, processors, type WorkerDeps } from './processors.ts';
 
 export type { WorkerDeps };
@@ -60,7 +61,8 @@ export function startWorkers(
     slack: deps.slack ?? createSlackPoster(deps.config, deps.queues, deps.logger),
   };
 
-  const run = (queue: QueueName) => async (job: QueueJob) => {
+  const run = (queue: QueueName) => (job: QueueJob) => observeJob(queue, job, () => runJob(queue, job));
+  const runJob = async (queue: QueueName, job: QueueJob) => {
     const name = job.name;
     if (!isJobName(name) || jobs[name].queue !== queue) {
       throw permanentFailure(`no processor for job "${name}" on queue ${queue}`);

@@ -11,7 +11,8 @@ interface Endpoint {
 function endpoints(deps: HttpDeps): Endpoint[] {
   return [
     { path: '/api/v1', what: 'the REST API (Authorization: Bearer <API key>)' },
-    { path: '/api/v1/openapi.json', what: 'API reference (OpenAPI 3.1)' },
+    { path: '/docs', what: 'API reference, to read and try in the browser' },
+    { path: '/api/v1/openapi.json', what: 'the API reference as OpenAPI 3.1' },
     { path: '/api/v2/subaccounts', what: 'Textmagic-compatible sub-accounts API' },
     { path: '/v1/team', what: 'SMS.to-compatible team API' },
     ...(deps.config.slack && !deps.config.slack.appToken
@@ -19,6 +20,13 @@ function endpoints(deps: HttpDeps): Endpoint[] {
       : []),
     { path: '/healthz', what: 'liveness' },
     { path: '/readyz', what: 'readiness (database and queues)' },
+    {
+      path: '/metrics',
+      what: `Prometheus metrics${deps.config.metricsToken ? ' (Authorization: Bearer METRICS_TOKEN)' : ''}`,
+    },
+    ...(deps.config.adminPassword
+      ? [{ path: '/admin/queues', what: 'queue dashboard (HTTP Basic, ADMIN_PASSWORD)' }]
+      : []),
   ];
 }
 

@@ -4,6 +4,8 @@ import type { AppDeps } from '../app.ts';
 import type { Queues } from '../platform/queue.ts';
 import { createApiRouter, type RouteModule } from './api/router.ts';
 import { mountHome } from './home.routes.ts';
+import { mountMetrics } from './metrics.routes.ts';
+import { requestLog } from './request-log.ts';
 
 export interface HttpDeps extends AppDeps {
   queues: Queues;
@@ -23,9 +25,31 @@ export function createHttpApp(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  app.use(requestLog(deps.logger));
+  mountHealth(app, deps);
+  mountMetrics(app, deps.config.metricsToken);
 
   mountHome(app, deps);
 
+  for (const mount of options.mounts) mount(app, deps);
+  app.use('/api/v1', createApiRouter(deps, options.apiRoutes));
+  return app;
+}
+
+/**
+ * What a worker process serves on PORT: liveness, readiness and its metrics, nothing else.
+ */
+export function createOpsApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLog(deps.logger));
+  mountHealth(app, deps);
+  mountMetrics(app, deps.config.metricsToken);
+  return app;
+}
+
+/** Liveness (the process answers) and readiness (it reaches the database and the queues). */
+function mountHealth(app: Express, deps: HttpDeps): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -38,10 +62,6 @@ export function createHttpApp(
     const ready = database === 'ok' && queue === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, queue });
   });
-
-  for (const mount of options.mounts) mount(app, deps);
-  app.use('/api/v1', createApiRouter(deps, options.apiRoutes));
-  return app;
 }
 
 async function check(probe: () => Promise<unknown>): Promise<string> {

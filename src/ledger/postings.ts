@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MemberStatus, Role } from '../members/member.entity.ts';
 import { enqueueJobsFrom } from '../outbox/outbox.ts';
+import { postings as postingsCounter } from '../platform/metrics.ts';
 import { queryAll } from '../platform/sql.ts';
 import type { ActingParty } from '../shared/actor.ts';
 import {
@@ -219,6 +220,7 @@ export async function applyPostings(
   });
 
   const written = await writePostings(em, writes, masterBalance, memberBalance);
+  countPostings(postings, outcomes);
   return outcomes.map((outcome) => {
     if (!('pending' in outcome)) return outcome;
     const write = writes[outcome.pending]!;
@@ -238,6 +240,26 @@ export async function applyPostings(
         replayed: outcome.replay,
       },
     };
+  });
+}
+
+/** Counted when decided, inside the caller's transaction: a rollback after this still counts. */
+function countPostings(
+  postings: readonly Posting[],
+  outcomes: ReadonlyArray<PostingOutcome | { pending: number; replay: boolean }>,
+): void {
+  outcomes.forEach((outcome, index) => {
+    const result =
+      'pending' in outcome
+        ? outcome.replay
+          ? 'replayed'
+          : 'applied'
+        : outcome.ok
+          ? outcome.value.replayed
+            ? 'replayed'
+            : 'applied'
+          : 'refused';
+    postingsCounter.inc({ kind: postings[index]!.kind, outcome: result });
   });
 }
 

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
 import type { Role } from '../members/member.entity.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
+import { smsCharges } from '../platform/metrics.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Channel } from '../shared/actor.ts';
@@ -108,6 +109,13 @@ export async function chargeBatch(
     );
     const earlier = await loadReplayedMessages(tx, memberId, replayedKeys);
 
+    const payer = sender.role === 'owner' ? 'owner' : 'member';
+    for (const charge of charges) {
+      smsCharges.inc({
+        kind: payer,
+        outcome: !charge.ok ? 'refused' : charge.replayed ? 'replayed' : 'charged',
+      });
+    }
     return charges.map((charge, i): Settled<SendResult> => {
       if (!charge.ok) return refused(charge.error);
       const { request } = priced[i]!;

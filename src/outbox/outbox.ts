@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JobName, JobPayload } from '../jobs/jobs.ts';
+import { currentRequest, REQUEST_ID_FIELD } from '../platform/request-context.ts';
 import { run } from '../platform/sql.ts';
 
 export interface EnqueueOptions {
@@ -25,7 +26,7 @@ export async function enqueueJob<J extends JobName>(
     em,
     `insert into ${OUTBOX_COLUMNS}
      values (?, ?::jsonb, ?, now() + (? * interval '1 millisecond'), now())`,
-    [job, JSON.stringify(payload), options.dedupKey ?? null, options.delayMs ?? 0],
+    [job, JSON.stringify(withRequestId(payload)), options.dedupKey ?? null, options.delayMs ?? 0],
   );
 }
 
@@ -44,4 +45,10 @@ export function enqueueJobsFrom<J extends JobName>(
          from ${select.from}`,
     params: [job],
   };
+}
+
+/** The job takes the id of the request that caused it along, for the log lines it writes. */
+function withRequestId(payload: Record<string, unknown>): Record<string, unknown> {
+  const request = currentRequest();
+  return request ? { ...payload, [REQUEST_ID_FIELD]: request.requestId } : payload;
 }

@@ -7,9 +7,9 @@ import {
   UnrecoverableError,
   Worker,
 } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { connectRedis, type RedisConnection, type RedisTarget, redisTarget } from './redis.ts';
 
 /**
  * The one module that knows which queue backend runs: BullMQ on Redis when REDIS_URL is set,
@@ -95,6 +95,10 @@ export interface Queues {
   rateLimit(queue: string, ms: number): Promise<void>;
   /** Job counts by state, for readiness pages, tests and benchmarks. */
   counts(queue: string): Promise<Record<string, number>>;
+  /** When the job that has waited longest became due (ms since epoch), or undefined if none waits. */
+  oldestWaitingSince(queue: string): Promise<number | undefined>;
+  /** The BullMQ queue itself, for the queue dashboard; nothing else should need it. */
+  bullQueue(queue: string): unknown;
   createWorker(queue: string, processor: JobProcessor, opts?: WorkerOptions): QueueWorker;
   /** Throws when the backend cannot be reached within a couple of seconds. */
   ping(): Promise<void>;
@@ -142,13 +146,14 @@ export function postgresSchema(queuePrefix: string): string {
 }
 
 export function openQueues(
-  config: Pick<Config, 'redisUrl' | 'queuePrefix'>,
+  config: Pick<Config, 'redisUrl' | 'queuePrefix'> & Partial<Pick<Config, 'redisClusterNodes'>>,
   databaseUrl: string,
   logger: Logger,
 ): Queues {
   const log = logger.child({ component: 'queues' });
-  return config.redisUrl
-    ? new BullQueues('redis', redisBackend(config.redisUrl, config.queuePrefix), log)
+  const redis = redisTarget(config);
+  return redis
+    ? new BullQueues('redis', redisBackend(redis, config.queuePrefix), log)
     : new BullQueues('postgres', postgresBackend(databaseUrl, config.queuePrefix), log);
 }
 
@@ -163,6 +168,7 @@ type AnyQueue = Pick<
   | 'rateLimit'
   | 'getJobCounts'
   | 'getJobCountByTypes'
+  | 'getJobs'
   | 'close'
 > & { on(event: 'error', listener: (error: Error) => void): unknown };
 type AnyWorker = Pick<Worker, 'run' | 'close' | 'waitUntilReady'> & {
@@ -180,11 +186,11 @@ interface Backend {
   close(): Promise<void>;
 }
 
-function redisBackend(url: string, queuePrefix: string): Backend {
+function redisBackend(target: RedisTarget, queuePrefix: string): Backend {
   const prefix = redisPrefix(queuePrefix);
   // Producers share one connection and fail fast while Redis is away (the outbox keeps the
   // work); workers get their own connections that wait and reconnect forever.
-  const producer = new Redis(url, {
+  const producer = connectRedis(target, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
@@ -193,21 +199,30 @@ function redisBackend(url: string, queuePrefix: string): Backend {
   producer.on('error', () => {
     // ioredis reports every failed reconnect; the callers of add() see the failure instead.
   });
+  // BullMQ does not close a connection it was given: these are closed with the backend.
+  const workerConnections = new Set<RedisConnection>();
   return {
     namespace: prefix,
     newQueue: (name) => new Queue(name, { connection: producer, prefix }),
-    newWorker: (name, processor, opts) =>
-      new Worker(name, processorFor(processor), {
-        connection: { url, maxRetriesPerRequest: null },
+    newWorker: (name, processor, opts) => {
+      const connection = connectRedis(target, { maxRetriesPerRequest: null });
+      connection.on('error', () => {
+        // The worker reports its own connection errors, once.
+      });
+      workerConnections.add(connection);
+      return new Worker(name, processorFor(processor), {
+        connection,
         prefix,
         autorun: false,
         ...workerSettings(opts),
-      }),
+      });
+    },
     async ping() {
       await withTimeout(producer.ping(), PING_TIMEOUT_MS, 'Redis did not answer');
     },
     async close() {
       producer.disconnect();
+      for (const connection of workerConnections) connection.disconnect();
     },
   };
 }
@@ -388,6 +403,16 @@ class BullQueues implements Queues {
       'failed',
       'prioritized',
     );
+  }
+
+  async oldestWaitingSince(queue: string): Promise<number | undefined> {
+    // Waiting jobs are kept in arrival order; ascending puts the one that arrived first first.
+    const [oldest] = await this.#queue(queue).getJobs(['waiting'], 0, 0, true);
+    return oldest ? toQueueJob(oldest as unknown as BullJob).scheduledFor : undefined;
+  }
+
+  bullQueue(queue: string): unknown {
+    return this.#queue(queue);
   }
 
   createWorker(queue: string, processor: JobProcessor, opts: WorkerOptions = {}): QueueWorker {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
 import { Limiter } from './support/limiter.ts';
+import { recordSlackTeam } from './support/observe.ts';
 
 /** Slack's one request URL: slash commands, interactivity and events all arrive here. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -71,6 +72,7 @@ export function mountSlack(
     context.afterAck = afterAck;
     await next();
   });
+  app.use(recordSlackTeam);
   registerListeners(app);
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -52,6 +52,8 @@ export function useWorkerHarness(
       MAIL_FROM: 'teamops <no-reply@teamops.test>',
       PUBLIC_URL,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      // A worker process also serves /healthz, /readyz and /metrics: any free port.
+      PORT: '0',
     };
     harness.config = loadConfig(harness.env);
     harness.orm = await connectOrm(harness.db.url, silentLogger);

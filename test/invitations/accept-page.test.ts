@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
-import { findOrInstallChromium } from '../helpers/chromium.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { seedTeam } from '../helpers/services.ts';
 import { invitationToken, useWorkerHarness } from '../helpers/worker-harness.ts';
 import { silentLogger } from '../helpers/workers.ts';
@@ -151,22 +151,9 @@ describe('accept page over HTTP', () => {
 describe('accept page in headless Chromium', () => {
   let browser: Browser;
 
-  // A machine without Chromium gets Debian's first (test/helpers/chromium.ts): minutes, once.
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: await findOrInstallChromium(),
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  }, 300_000);
+    browser = await launchChromium();
+  });
 
   afterAll(async () => {
     await browser?.close();

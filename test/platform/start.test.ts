@@ -222,6 +222,10 @@ describe('npm start with embedded defaults', () => {
       { DATABASE_URL: 'mysql://db' },
       'teamops: configuration error: DATABASE_URL must be a URL starting with postgres://',
     ],
+    [
+      { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' },
+      'teamops: configuration error: REDIS_URL and REDIS_CLUSTER_NODES are both set',
+    ],
   ])('refuses to start with one clear line for %o', async (env, line) => {
     const child = run(process.execPath, ['src/main.ts'], { env });
     expect(await exited(child)).toBe(1);
