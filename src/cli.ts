@@ -6,6 +6,7 @@ import { createLogger } from './logger.ts';
 import { maskApiKey } from './members/api-keys.ts';
 import { registerMessagingCommands } from './messaging/cli.ts';
 import type { Orm } from './platform/database.ts';
+import { loadServerSecret } from './platform/server-secret.ts';
 import { openDatabase, openOrm } from './runtime.ts';
 import { operator } from './shared/actor.ts';
 import { isDomainError } from './shared/errors.ts';
@@ -132,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
       try {
         const orm = await openOrm(database, logger);
         try {
-          return await work(createServices(orm, { sms: config.sms, logger }), orm);
+          const serverSecret = await loadServerSecret(config);
+          return await work(createServices(orm, { sms: config.sms, logger, serverSecret }), orm);
         } finally {
           await orm.close();
         }

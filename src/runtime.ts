@@ -16,6 +16,7 @@ import type { Logger } from './logger.ts';
 import { connectOrm, migrate, type Orm } from './platform/database.ts';
 import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { openQueues } from './platform/queue.ts';
+import { loadServerSecret } from './platform/server-secret.ts';
 import { mountSlack, type SlackHandle } from './slack/index.ts';
 
 export interface Database {
@@ -75,7 +76,8 @@ export async function startRuntime(
     stops.push(() => orm.close());
     const queues = openQueues(config, database.url, logger);
     stops.push(() => queues.close());
-    const services = createServices(orm, { sms: config.sms, logger });
+    const serverSecret = await loadServerSecret(config);
+    const services = createServices(orm, { sms: config.sms, logger, serverSecret });
     const deps: HttpDeps = { config, logger, orm, services, queues };
     if (!config.slack) {
       logger.info(

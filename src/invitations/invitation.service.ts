@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
-import { hashSecret, issueApiKey, issueToken } from '../members/api-keys.ts';
+import { hashSecret, issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
 import { flushUnique } from '../members/member.service.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
@@ -18,6 +18,7 @@ import {
   Invitation,
   type InvitationStatus,
 } from './invitation.entity.ts';
+import { InvitationTokens, processLocalSecret } from './invitation-token.ts';
 
 /** How long an invitation link stays valid. */
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -59,12 +60,27 @@ export interface DeliveryAttempt {
   maxAttempts: number;
 }
 
+/** What the delivery job needs: the invitation, and the link's token when it can still be derived. */
+export interface DeliveryDetails extends InvitationView {
+  inviterEmail: string | null;
+  /** The job was queued for an earlier nonce: a re-send superseded it. */
+  superseded: boolean;
+  /** Null when the server secret changed since the invitation was made (re-send it). */
+  token: string | null;
+}
+
 export class InvitationService {
   readonly #orm: Orm;
   readonly #now: () => Date;
-  constructor(orm: Orm, now: () => Date = () => new Date()) {
+  readonly #tokens: InvitationTokens;
+  constructor(
+    orm: Orm,
+    now: () => Date = () => new Date(),
+    tokens: InvitationTokens = new InvitationTokens(processLocalSecret),
+  ) {
     this.#orm = orm;
     this.#now = now;
+    this.#tokens = tokens;
   }
 
   /**
@@ -104,28 +120,21 @@ export class InvitationService {
         tx,
         `${email ?? `<@${slackUserId}>`} is already a member of this team or has a pending invitation`,
       );
-      const { token, hash } = issueToken();
+      const { nonce, hash } = this.#tokens.issue();
       const invitation = tx.create(Invitation, {
         team,
         email,
         slackUserId,
         role,
         tokenHash: hash,
+        tokenNonce: nonce,
         status: 'pending',
         expiresAt: new Date(this.#now().getTime() + INVITATION_TTL_MS),
         invitedBy: caller.member ? await tx.findOneOrFail(Member, caller.member.id) : null,
         member,
       });
       await flushUnique(tx, `${email} already has a pending invitation`);
-      // The link's token travels only inside the job; the database keeps its hash.
-      await enqueueJob(
-        tx,
-        SEND_INVITATION_JOB,
-        { invitationId: invitation.id, token },
-        {
-          dedupKey: `invitation-${invitation.id}`,
-        },
-      );
+      await enqueueSend(tx, invitation);
       await recordAudit(tx, {
         teamId: team.id,
         actor: caller.party,
@@ -176,6 +185,48 @@ export class InvitationService {
         teamId,
         actor: caller.party,
         action: 'invitation.revoked',
+        subjectMemberId: invitation.member.id,
+        details: { invitationId: invitation.id, email: invitation.email },
+      });
+      return this.#view(invitation);
+    });
+  }
+
+  /**
+   * Sends a pending invitation again with a new link (the earlier link stops working) and a
+   * fresh expiry; delivery starts over.
+   */
+  async resend(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
+    return this.#orm.em.fork().transactional(async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 're-send invitations');
+      const teamId = callerTeam(caller);
+      const where =
+        'id' in ref
+          ? { id: requireId(ref.id, 'invitation id'), team: teamId }
+          : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
+      const invitation = await tx.findOne(Invitation, where, {
+        populate: ['team', 'invitedBy'],
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+      });
+      if (!invitation)
+        throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
+      if (invitation.status !== 'pending')
+        throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+      const { nonce, hash } = this.#tokens.issue();
+      invitation.tokenNonce = nonce;
+      invitation.tokenHash = hash;
+      invitation.expiresAt = new Date(this.#now().getTime() + INVITATION_TTL_MS);
+      invitation.deliveryStatus = 'queued';
+      invitation.deliveryError = null;
+      invitation.deliveryAttempts = 0;
+      invitation.deliveryMaxAttempts = null;
+      await tx.flush();
+      await enqueueSend(tx, invitation);
+      await recordAudit(tx, {
+        teamId,
+        actor: caller.party,
+        action: 'invitation.resent',
         subjectMemberId: invitation.member.id,
         details: { invitationId: invitation.id, email: invitation.email },
       });
@@ -275,16 +326,22 @@ export class InvitationService {
     return updated > 0 ? status : 'sent';
   }
 
-  /** For the delivery job: what to put in the email or DM. */
-  async deliveryDetails(
-    invitationId: number,
-  ): Promise<(InvitationView & { inviterEmail: string | null }) | null> {
+  /**
+   * For the delivery job queued with `nonce`: what to put in the email or DM, including the
+   * link's token, derived here and nowhere stored.
+   */
+  async deliveryDetails(invitationId: number, nonce: string): Promise<DeliveryDetails | null> {
     const invitation = await this.#orm.em
       .fork()
       .findOne(Invitation, invitationId, { populate: ['team', 'invitedBy'] });
-    return invitation
-      ? { ...this.#view(invitation), inviterEmail: invitation.invitedBy?.email ?? null }
-      : null;
+    if (!invitation) return null;
+    const token = this.#tokens.token(invitation.tokenNonce);
+    return {
+      ...this.#view(invitation),
+      inviterEmail: invitation.invitedBy?.email ?? null,
+      superseded: invitation.tokenNonce !== nonce,
+      token: hashSecret(token) === invitation.tokenHash ? token : null,
+    };
   }
 
   /**
@@ -354,6 +411,16 @@ export class InvitationService {
       createdAt: invitation.createdAt,
     };
   }
+}
+
+/** Queues the email or DM for the invitation's current nonce; the job carries no token. */
+async function enqueueSend(tx: EntityManager, invitation: IInvitation): Promise<void> {
+  await enqueueJob(
+    tx,
+    SEND_INVITATION_JOB,
+    { invitationId: invitation.id, nonce: invitation.tokenNonce },
+    { dedupKey: `invitation-${invitation.id}-${invitation.tokenNonce}` },
+  );
 }
 
 function requireInvitedRole(value: string | null | undefined): 'admin' | 'user' {

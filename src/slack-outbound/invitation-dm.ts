@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { Services } from '../app.ts';
 import type { InvitationView } from '../invitations/invitation.service.ts';
-import { formatExpiry } from '../invitations/invitation-email.ts';
+import { formatExpiry, requireToken } from '../invitations/invitation-email.ts';
 import type { JobPayload, SlackMessage } from '../jobs/jobs.ts';
 import type { Logger } from '../logger.ts';
 import { isDomainError } from '../shared/errors.ts';
@@ -51,11 +51,18 @@ export async function sendInvitationDm(
   payload: JobPayload<'invitation.slack_dm'>,
 ): Promise<'sent' | 'skipped'> {
   const invitations = deps.services.invitations;
-  const details = await invitations.deliveryDetails(payload.invitationId);
-  if (!details?.slackUserId || details.status !== 'pending' || details.deliveryStatus === 'sent')
+  const details = await invitations.deliveryDetails(payload.invitationId, payload.nonce);
+  if (
+    !details?.slackUserId ||
+    details.status !== 'pending' ||
+    details.deliveryStatus === 'sent' ||
+    details.superseded
+  )
     return 'skipped';
+  const token = await requireToken(invitations, details);
   try {
-    await deps.slack.post(invitationDmMessage(details, payload.token));
+    // Posted from this job, not through `slack.post`: a queued post would keep the token in Redis.
+    await deps.slack.post(invitationDmMessage(details, token));
   } catch (error) {
     if ((error as Error).name === 'UnrecoverableError') {
       await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });

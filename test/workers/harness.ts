@@ -83,12 +83,12 @@ export function useWorkerHarness(
   return harness;
 }
 
-/** The token of an invitation, as its delivery job carries it (the database keeps only its hash). */
-export async function invitationToken(sql: pg.Pool, invitationId: number): Promise<string> {
-  const { rows } = await sql.query<{ payload: { token: string } }>(
-    `select payload from outbox where job = 'invitation.send' and (payload->>'invitationId')::int = $1`,
+/** The nonce of an invitation's current link, as its delivery job carries it. */
+export async function invitationNonce(sql: pg.Pool, invitationId: number): Promise<string> {
+  const { rows } = await sql.query<{ token_nonce: string }>(
+    'select token_nonce from invitations where id = $1',
     [invitationId],
   );
-  if (!rows[0]) throw new Error(`no delivery job for invitation ${invitationId}`);
-  return rows[0].payload.token;
+  if (!rows[0]) throw new Error(`no invitation ${invitationId}`);
+  return rows[0].token_nonce;
 }

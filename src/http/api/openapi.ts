@@ -512,6 +512,15 @@ const paths: Record<string, PathItem> = {
       },
     }),
   },
+  '/invitations/{id}/resend': {
+    post: operation('invitations', 'resendInvitation', 'Send a pending invitation again, with a new link', {
+      parameters: [idParam('An invitation id, or the invited email')],
+      responses: {
+        '200': ok('The invitation, queued again with a fresh expiry', ref('Invitation')),
+        ...errors('403', '404', '409', '422'),
+      },
+    }),
+  },
   '/role-requests': {
     post: operation(
       'roles',

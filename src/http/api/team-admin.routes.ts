@@ -33,6 +33,15 @@ export function register(router: Router, { services }: AppDeps): void {
     res.json(invitationJson(invitation));
   });
 
+  router.post('/invitations/:id/resend', async (req, res) => {
+    const id = text(req.params.id, 'id');
+    const invitation = await services.invitations.resend(
+      actorOf(req),
+      /^\d+$/.test(id) ? { id: Number(id) } : { email: id },
+    );
+    res.json(invitationJson(invitation));
+  });
+
   router.post('/role-requests', async (req, res) => {
     const body = bodyOf(req);
     if (typeof body.member !== 'string' && typeof body.member !== 'number') {

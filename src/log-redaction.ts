@@ -1,0 +1,64 @@
+import { type LoggerOptions, stdSerializers } from 'pino';
+
+/**
+ * What the logs never show, at any level: email addresses, API keys and invitation tokens.
+ * Fields with these names are censored wherever they sit (two levels deep, as pino's redaction
+ * allows); text (messages, error messages and stacks, Bolt's lines) is scrubbed by pattern.
+ */
+const SECRET_FIELDS = [
+  'email',
+  'inviterEmail',
+  'to',
+  'token',
+  'apiKey',
+  'key',
+  'password',
+  'authorization',
+  'cookie',
+  'x-slack-signature',
+];
+
+const REDACT_PATHS = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `*.${field}`),
+  ...SECRET_FIELDS.map((field) => `*.*.${field}`),
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+];
+
+const PATTERNS: Array<[RegExp, string]> = [
+  [/[^\s@<>"'`,;:()[\]{}]+@[^\s@<>"'`,;:()[\]{}]+\.[A-Za-z]{2,}/g, '[email]'],
+  [/\btok_[A-Za-z0-9_-]{8,}/g, 'tok_[redacted]'],
+  [/(\/invitations\/)[A-Za-z0-9_%-]{16,}/g, '$1[token]'],
+  [/\bxox[abpe]-[A-Za-z0-9-]+/g, 'xox-[redacted]'],
+];
+
+/** The text with every email address, API key and invitation link token replaced. */
+export function scrubText(text: string): string {
+  let scrubbed = text;
+  for (const [pattern, replacement] of PATTERNS) scrubbed = scrubbed.replace(pattern, replacement);
+  return scrubbed;
+}
+
+/** pino options that keep secrets and people's addresses out of every log line. */
+export const redactionOptions: Pick<LoggerOptions, 'redact' | 'serializers' | 'hooks'> = {
+  redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  serializers: {
+    err: (error: Error) => {
+      const serialized = stdSerializers.err(error);
+      if (!serialized) return serialized;
+      return {
+        ...serialized,
+        message: scrubText(serialized.message ?? ''),
+        stack: scrubText(serialized.stack ?? ''),
+      };
+    },
+  },
+  hooks: {
+    logMethod(args, method) {
+      const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubText(arg) : arg));
+      method.apply(this, scrubbed as Parameters<typeof method>);
+    },
+  },
+};
