@@ -16,6 +16,7 @@ import type { Logger } from './logger.ts';
 import { connectOrm, migrate, type Orm } from './platform/database.ts';
 import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { openQueues } from './platform/queue.ts';
+import { openRateLimits } from './platform/rate-limits.ts';
 import { loadServerSecret } from './platform/server-secret.ts';
 import { mountSlack, type SlackHandle } from './slack/index.ts';
 
@@ -78,7 +79,9 @@ export async function startRuntime(
     stops.push(() => queues.close());
     const serverSecret = await loadServerSecret(config);
     const services = createServices(orm, { sms: config.sms, logger, serverSecret });
-    const deps: HttpDeps = { config, logger, orm, services, queues };
+    const rateLimits = openRateLimits(config, database.url, logger);
+    stops.push(() => rateLimits.close());
+    const deps: HttpDeps = { config, logger, orm, services, queues, rateLimits };
     if (!config.slack) {
       logger.info(
         'Slack is not configured (no SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN): running without Slack',

@@ -2,10 +2,13 @@ import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { AppDeps } from '../app.ts';
 import type { Queues } from '../platform/queue.ts';
+import { memoryRateLimits, type RateLimits } from '../platform/rate-limits.ts';
 import { createApiRouter, type RouteModule } from './api/router.ts';
 
 export interface HttpDeps extends AppDeps {
   queues: Queues;
+  /** Shared across web processes (runtime.ts); absent: counted in this process (request-guard.ts). */
+  rateLimits?: RateLimits;
 }
 
 /** Extra pieces mounted on the one HTTP app: Slack, pages, compatible APIs. */
@@ -22,6 +25,7 @@ export function createHttpApp(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  app.locals.rateLimits = deps.rateLimits ?? memoryRateLimits(deps.config.rateLimits);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

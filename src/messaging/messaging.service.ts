@@ -16,6 +16,7 @@ import { queryAll, queryOne } from '../platform/sql.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
+import { requireValidText } from '../shared/text.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { type ChargeRequest, chargeBatch } from './charging.ts';
 import { MESSAGE_CHECK_JOB } from './jobs.ts';
@@ -154,7 +155,7 @@ export class MessagingService {
       params.push(range.to);
     }
     if (filters.contains) {
-      const text = String(filters.contains);
+      const text = requireValidText(String(filters.contains), 'contains');
       if (text.length > 160) throw new ValidationError('contains', 'contains must be at most 160 characters');
       where.push("m.body ilike ? escape '\\'");
       params.push(`%${text.replace(/[\\%_]/g, '\\$&')}%`);
@@ -418,6 +419,8 @@ function parseStatus(value: string): MessageStatus {
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const EARLIEST = new Date('1970-01-01T00:00:00Z');
+const LATEST = new Date('9999-12-31T00:00:00Z');
 
 /** A date alone means the whole UTC day: `from` its start, `to` up to the next day's start. */
 export function parseRange(
@@ -437,6 +440,9 @@ function parseInstant(value: string | Date, field: string, endOfDay: boolean): D
   if (Number.isNaN(date.getTime()) || (DAY.test(text) && date.toISOString().slice(0, 10) !== text))
     throw new ValidationError(field, `${field} must be a date like 2026-11-24 or an ISO timestamp`);
   if (DAY.test(text) && endOfDay) date.setUTCDate(date.getUTCDate() + 1);
+  // PostgreSQL reads the ISO text of a Date; years past 9999 are written "+010000-…", which it refuses.
+  if (date < EARLIEST || date > LATEST)
+    throw new ValidationError(field, `${field} must be between 1970-01-01 and 9999-12-30`);
   return date;
 }
 

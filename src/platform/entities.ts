@@ -10,6 +10,7 @@ import { MessagePrice } from '../messaging/message-price.entity.ts';
 import { OutboxMessage } from '../outbox/outbox-message.entity.ts';
 import { MessageStatsDaily } from '../stats/message-stats.entity.ts';
 import { Team } from '../teams/team.entity.ts';
+import { RateLimitCounter } from './rate-limit-counter.entity.ts';
 
 /** Every entity the ORM knows; a feature adds its entity here and a migration beside it. */
 export const entities = [
@@ -25,4 +26,5 @@ export const entities = [
   Message,
   MessagePrice,
   MessageStatsDaily,
+  RateLimitCounter,
 ];

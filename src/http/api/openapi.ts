@@ -182,6 +182,7 @@ const schemas: Record<string, Schema> = {
             'unauthenticated',
             'insufficient_funds',
             'conflict',
+            'rate_limited',
             'bad_request',
             'internal',
           ],
