@@ -35,7 +35,7 @@ export interface RuntimeHarness {
  * `processes` starts that many web processes sharing the same database and Redis.
  */
 export function useRuntime(
-  options: { env?: Record<string, string>; processes?: number; redis?: boolean } = {},
+  options: { env?: Record<string, string>; processes?: number; redis?: boolean; workers?: boolean } = {},
 ): RuntimeHarness {
   const h = { runtimes: [], bases: [] } as unknown as RuntimeHarness;
   let dataDir = '';
@@ -62,7 +62,10 @@ export function useRuntime(
     const config = loadConfig(h.env);
     const logger = createLogger(config.logLevel);
     for (let i = 0; i < (options.processes ?? 1); i++) {
-      const runtime = await startRuntime(config, logger, { web: true, worker: i === 0 });
+      const runtime = await startRuntime(config, logger, {
+        web: true,
+        worker: i === 0 && options.workers !== false,
+      });
       h.runtimes.push(runtime);
       h.bases.push(`http://127.0.0.1:${(runtime.server!.address() as AddressInfo).port}`);
     }
