@@ -42,7 +42,16 @@ export function scrubText(text: string): string {
 }
 
 /** pino options that keep secrets and people's addresses out of every log line. */
-export const redactionOptions: Pick<LoggerOptions, 'redact' | 'serializers' | 'hooks'> = {
+/** Strings anywhere in a logged object (three levels deep) with the patterns above scrubbed. */
+function scrubValues(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return scrubText(value);
+  if (depth >= 3 || value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((item) => scrubValues(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scrubValues(item, depth + 1)]));
+}
+
+export const redactionOptions: Pick<LoggerOptions, 'redact' | 'serializers' | 'hooks' | 'formatters'> = {
+  formatters: { log: (object) => scrubValues(object, 0) as Record<string, unknown> },
   redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   serializers: {
     err: (error: Error) => {
