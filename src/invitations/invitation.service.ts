@@ -168,18 +168,7 @@ export class InvitationService {
 
   async revoke(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
     return this.#orm.em.fork().transactional(async (tx) => {
-      const caller = await loadCaller(tx, actor);
-      requireManager(caller, 'revoke invitations');
-      const teamId = callerTeam(caller);
-      const where =
-        'id' in ref
-          ? { id: requireId(ref.id, 'invitation id'), team: teamId }
-          : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
-      const invitation = await tx.findOne(Invitation, where, { populate: ['team', 'invitedBy'] });
-      if (!invitation)
-        throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
-      if (invitation.status !== 'pending')
-        throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+      const { caller, teamId, invitation } = await lockPendingByRef(tx, actor, ref, 'revoke invitations');
       await this.#end(tx, invitation, 'revoked');
       await recordAudit(tx, {
         teamId,
@@ -198,21 +187,7 @@ export class InvitationService {
    */
   async resend(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
     return this.#orm.em.fork().transactional(async (tx) => {
-      const caller = await loadCaller(tx, actor);
-      requireManager(caller, 're-send invitations');
-      const teamId = callerTeam(caller);
-      const where =
-        'id' in ref
-          ? { id: requireId(ref.id, 'invitation id'), team: teamId }
-          : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
-      const invitation = await tx.findOne(Invitation, where, {
-        populate: ['team', 'invitedBy'],
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-      });
-      if (!invitation)
-        throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
-      if (invitation.status !== 'pending')
-        throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+      const { caller, teamId, invitation } = await lockPendingByRef(tx, actor, ref, 're-send invitations');
       const { nonce, hash } = this.#tokens.issue();
       invitation.tokenNonce = nonce;
       invitation.tokenHash = hash;
@@ -411,6 +386,29 @@ export class InvitationService {
       createdAt: invitation.createdAt,
     };
   }
+}
+
+/**
+ * A pending invitation of the caller's team, by id or email, locked; for a manager only.
+ * Missing: NotFoundError; no longer pending: ConflictError.
+ */
+async function lockPendingByRef(tx: EntityManager, actor: Actor, ref: InvitationRef, doing: string) {
+  const caller = await loadCaller(tx, actor);
+  requireManager(caller, doing);
+  const teamId = callerTeam(caller);
+  const where =
+    'id' in ref
+      ? { id: requireId(ref.id, 'invitation id'), team: teamId }
+      : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
+  const invitation = await tx.findOne(Invitation, where, {
+    populate: ['team', 'invitedBy'],
+    lockMode: LockMode.PESSIMISTIC_WRITE,
+  });
+  if (!invitation)
+    throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
+  if (invitation.status !== 'pending')
+    throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+  return { caller, teamId, invitation };
 }
 
 /** Queues the email or DM for the invitation's current nonce; the job carries no token. */

@@ -119,12 +119,15 @@ export async function seedRuntimeTeam(
   return { team, owner, apiKey, services };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the assertions
+type Json = any;
+
 export async function call(
   base: string,
   method: string,
   url: string,
   options: { headers?: Record<string, string>; json?: unknown; body?: string } = {},
-): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+): Promise<{ status: number; headers: Headers; text: string; json: Json }> {
   const response = await fetch(`${base}${url}`, {
     method,
     headers: {
