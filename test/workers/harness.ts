@@ -51,10 +51,12 @@ export function useWorkerHarness(
       MAIL_FROM: 'teamops <no-reply@teamops.test>',
       PUBLIC_URL,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      // Worker processes this harness spawns derive the same invitation links as this one.
+      SERVER_SECRET: 'worker-harness-server-secret-0123456789',
     };
     harness.config = loadConfig(harness.env);
     harness.orm = await connectOrm(harness.db.url, silentLogger);
-    harness.services = createServices(harness.orm);
+    harness.services = createServices(harness.orm, { serverSecret: harness.config.serverSecret });
     harness.queues = openQueues(harness.config, harness.db.url, silentLogger);
     harness.sql = new pg.Pool({ connectionString: harness.db.url, max: 3 });
     if (options.workers !== false) {
