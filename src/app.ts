@@ -3,6 +3,7 @@ import { AuditService } from './audit/audit.service.ts';
 import { type Config, loadConfig, type SmsConfig } from './config.ts';
 import { DigestService } from './digests/digest.service.ts';
 import { InvitationService } from './invitations/invitation.service.ts';
+import { InvitationTokens, processLocalSecret } from './invitations/invitation-token.ts';
 import { AutoRechargeService } from './ledger/auto-recharge.service.ts';
 import { LedgerService } from './ledger/ledger.service.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -26,15 +27,26 @@ export interface Services {
   digests: DigestService;
 }
 
-/** `sms` defaults to the sandbox provider with the product's default settings. */
-export function createServices(orm: Orm, options: { sms?: SmsConfig; logger?: Logger } = {}): Services {
+/**
+ * `sms` defaults to the sandbox provider with the product's default settings; `serverSecret`
+ * (platform/server-secret.ts) to a secret of this process alone, enough where one process both
+ * creates and sends invitations.
+ */
+export function createServices(
+  orm: Orm,
+  options: { sms?: SmsConfig; logger?: Logger; serverSecret?: string } = {},
+): Services {
   const logger = options.logger ?? createLogger('silent');
   return {
     teams: new TeamService(orm),
     members: new MemberService(orm),
     ledger: new LedgerService(orm),
     autoRecharge: new AutoRechargeService(orm),
-    invitations: new InvitationService(orm),
+    invitations: new InvitationService(
+      orm,
+      undefined,
+      new InvitationTokens(options.serverSecret ?? processLocalSecret),
+    ),
     approvals: new ApprovalService(orm),
     audit: new AuditService(orm),
     messaging: new MessagingService(

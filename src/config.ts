@@ -22,6 +22,22 @@ const optionalUrl = (protocols: string[]) =>
     )
     .optional();
 
+const limit = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number from 1 to 1000000' })
+    .int({ error: 'must be a whole number from 1 to 1000000' })
+    .min(1, { error: 'must be a whole number from 1 to 1000000' })
+    .max(1_000_000, { error: 'must be a whole number from 1 to 1000000' })
+    .default(fallback);
+
+/** Requests allowed per RATE_LIMIT_WINDOW_SECONDS; docs/security.md explains each default. */
+const rateLimitEnv = {
+  RATE_LIMIT_WINDOW_SECONDS: limit(60),
+  RATE_LIMIT_API: limit(6_000),
+  RATE_LIMIT_SLACK: limit(300),
+  RATE_LIMIT_INVITATIONS: limit(30),
+};
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const envSchema = z.object({
@@ -76,6 +92,12 @@ const envSchema = z.object({
     )
     .optional(),
   SMS_SANDBOX_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(2_000),
+  SERVER_SECRET: z
+    .string()
+    .trim()
+    .min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)')
+    .optional(),
+  ...rateLimitEnv,
   SMS_DEFAULT_PRICE: z
     .string()
     .trim()
@@ -113,7 +135,18 @@ export interface Config {
   publicUrl: string;
   logLevel: (typeof logLevels)[number];
   dataDir: string;
+  /** Undefined: generated once and kept under dataDir (platform/server-secret.ts). */
+  serverSecret: string | undefined;
+  rateLimits: RateLimitConfig;
   sms: SmsConfig;
+}
+
+/** Requests allowed per window, per API key, per Slack user and per address on the invitation pages. */
+export interface RateLimitConfig {
+  windowSeconds: number;
+  api: number;
+  slack: number;
+  invitations: number;
 }
 
 export interface SmsConfig {
@@ -196,6 +229,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
+    serverSecret: e.SERVER_SECRET,
+    rateLimits: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      api: e.RATE_LIMIT_API,
+      slack: e.RATE_LIMIT_SLACK,
+      invitations: e.RATE_LIMIT_INVITATIONS,
+    },
     sms: {
       provider: e.SMS_PROVIDER,
       sandboxDelayMs: e.SMS_SANDBOX_DELAY_MS,

@@ -1,7 +1,11 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { redactionOptions, scrubError } from './log-redaction.ts';
 import { currentRequest } from './platform/request-context.ts';
 
 export type { Logger };
+
+/** An error in a log line: its type, message and code, with secrets scrubbed from the text. */
+const logError = (value: unknown): unknown => scrubError(serializeError(value));
 
 /** Structured JSON logs on stdout; one logger per process, children per component. */
 export function createLogger(
@@ -14,7 +18,8 @@ export function createLogger(
     level,
     base: { service: 'teamops', ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
-    serializers: { err: serializeError, error: serializeError },
+    ...redactionOptions,
+    serializers: { err: logError, error: logError },
     // Lines written while serving a request or running its jobs carry the request's id.
     mixin: () => {
       const request = currentRequest();

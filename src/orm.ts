@@ -14,6 +14,7 @@ import { Message } from './messaging/message.entity.ts';
 import { MessagePrice } from './messaging/message-price.entity.ts';
 import { OutboxMessage } from './outbox/outbox-message.entity.ts';
 import type { Orm } from './platform/database.ts';
+import { RateLimitCounter } from './platform/rate-limit-counter.entity.ts';
 import { MessageStatsDaily } from './stats/message-stats.entity.ts';
 import { Team } from './teams/team.entity.ts';
 
@@ -36,6 +37,7 @@ export const entities = [
   Message,
   MessagePrice,
   MessageStatsDaily,
+  RateLimitCounter,
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -20,6 +20,8 @@ import { migrate, type Orm } from './platform/database.ts';
 import { type Progress, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { watchRuntime } from './platform/metrics.ts';
 import { openQueues } from './platform/queue.ts';
+import { openRateLimits } from './platform/rate-limits.ts';
+import { loadServerSecret } from './platform/server-secret.ts';
 import { mountSlack, type SlackHandle } from './slack/index.ts';
 
 export interface Database {
@@ -84,8 +86,11 @@ export async function startRuntime(
     stops.push(() => queues.close());
     const unwatch = await watchRuntime(orm, queues);
     stops.push(async () => unwatch());
-    const services = createServices(orm, { sms: config.sms, logger });
-    const deps: HttpDeps = { config, logger, orm, services, queues };
+    const serverSecret = await loadServerSecret(config);
+    const services = createServices(orm, { sms: config.sms, logger, serverSecret });
+    const rateLimits = openRateLimits(config, database.url, logger);
+    stops.push(() => rateLimits.close());
+    const deps: HttpDeps = { config, logger, orm, services, queues, rateLimits };
     if (!config.slack) {
       logger.info(
         'Slack is not configured (no SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN): running without Slack',

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { maskApiKey } from '../members/api-keys.ts';
 import type { Orm } from '../platform/database.ts';
+import { loadServerSecret } from '../platform/server-secret.ts';
 import { openDatabase, openOrm } from '../runtime.ts';
 import { operator } from '../shared/actor.ts';
 import { isDomainError } from '../shared/errors.ts';
@@ -136,7 +137,8 @@ async function main(argv: string[]): Promise<number> {
       try {
         const orm = await openOrm(database, logger);
         try {
-          return await work(createServices(orm, { sms: config.sms, logger }), orm);
+          const serverSecret = await loadServerSecret(config);
+          return await work(createServices(orm, { sms: config.sms, logger, serverSecret }), orm);
         } finally {
           await orm.close();
         }

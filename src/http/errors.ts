@@ -9,6 +9,7 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   unauthenticated: 401,
   insufficient_funds: 402,
   conflict: 409,
+  rate_limited: 429,
 };
 
 export interface ApiErrorBody {
@@ -33,7 +34,7 @@ export function describeError(error: unknown): { status: number; body: ApiErrorB
       },
     };
   }
-  const e = error as { type?: string; status?: number };
+  const e = error as { type?: string; status?: number; expose?: boolean; message?: string };
   if (e?.type === 'entity.parse.failed') {
     return {
       status: 400,
@@ -45,6 +46,10 @@ export function describeError(error: unknown): { status: number; body: ApiErrorB
       status: 413,
       body: { error: { code: 'bad_request', message: 'The request body is too large' } },
     };
+  }
+  // Express's own refusals (a path that is not valid percent-encoding, an unsupported charset…).
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    return { status: e.status, body: { error: { code: 'bad_request', message: String(e.message) } } };
   }
   return {
     status: 500,

@@ -3,7 +3,15 @@ import type { Services } from '../app.ts';
 import type { InvitationView } from '../invitations/invitation.service.ts';
 import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
-import { acceptedPage, acceptPage, declinedPage, endedPage, errorPage } from './views/invitation-pages.ts';
+import { limitPerAddress } from './request-guard.ts';
+import {
+  acceptedPage,
+  acceptPage,
+  declinedPage,
+  endedPage,
+  errorPage,
+  slowDownPage,
+} from './views/invitation-pages.ts';
 
 /**
  * GET/POST /invitations/:token: the page an invited person opens from the email. GET never
@@ -18,6 +26,8 @@ export function mountInvitationPages(
   const log = deps.logger.child({ component: 'invitation-pages' });
   const router = express.Router();
   router.use(securityHeaders);
+  // Per address: generous for a person, slow for anyone guessing links.
+  router.use(limitPerAddress((res, retryAfter) => send(res, 429, slowDownPage(retryAfter))));
 
   router.get('/:token', async (req, res) => {
     try {

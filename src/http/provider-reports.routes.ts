@@ -5,6 +5,7 @@ import { SMSTO_WEBHOOK_PATH } from '../config.ts';
 import { parseSmstoCallback, SMSTO_PROVIDER_NAME } from '../messaging/providers/smsto.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { describeError } from './errors.ts';
+import { rejectInvalidText } from './request-guard.ts';
 
 /** SMS.to gives up on a callback after 3–4 seconds; these bodies are a few fields. */
 const BODY_LIMIT = '16kb';
@@ -29,6 +30,7 @@ export function mountProviderReports(app: Express, { config, services, logger }:
     requireSecret(webhook.secret),
     express.urlencoded({ extended: false, limit: BODY_LIMIT }),
     express.json({ limit: BODY_LIMIT }),
+    rejectInvalidText,
     async (req, res) => {
       const { providerMessageId, report } = parseSmstoCallback(req.body);
       const changed = await services.messaging.recordProviderReport({

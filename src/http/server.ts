@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { AppDeps } from '../app.ts';
 import type { Queues } from '../platform/queue.ts';
+import { memoryRateLimits, type RateLimits } from '../platform/rate-limits.ts';
 import { createApiRouter, type RouteModule } from './api/router.ts';
 import { mountHome } from './home.routes.ts';
 import { mountMetrics } from './metrics.routes.ts';
@@ -9,6 +10,8 @@ import { requestLog } from './request-log.ts';
 
 export interface HttpDeps extends AppDeps {
   queues: Queues;
+  /** Shared across web processes (runtime.ts); absent: counted in this process (request-guard.ts). */
+  rateLimits?: RateLimits;
 }
 
 /** Extra pieces mounted on the one HTTP app: Slack, pages, compatible APIs. */
@@ -25,6 +28,7 @@ export function createHttpApp(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  app.locals.rateLimits = deps.rateLimits ?? memoryRateLimits(deps.config.rateLimits);
   app.use(requestLog(deps.logger));
   mountHealth(app, deps);
   mountMetrics(app, deps.config.metricsToken);

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { html, trusted } from '../mail/html.ts';
 import { describeMailError, isPermanentMailError, type Mailer, type OutgoingEmail } from '../mail/mailer.ts';
 import { permanentFailure, type QueueJob } from '../platform/queue.ts';
+import type { DeliveryDetails } from './invitation.service.ts';
 
 export interface InvitationEmailDetails {
   email: string;
@@ -92,15 +93,15 @@ export async function deliverInvitation(
   job: Pick<QueueJob, 'attemptsMade' | 'maxAttempts'>,
 ): Promise<'sent' | 'skipped'> {
   const invitations = deps.services.invitations;
-  const details = await invitations.deliveryDetails(payload.invitationId);
-  // Revoked, accepted or expired before delivery, or delivered by an earlier run of this job.
-  if (details?.status !== 'pending' || details.deliveryStatus === 'sent') return 'skipped';
+  const details = await invitations.deliveryDetails(payload.invitationId, payload.nonce);
+  // Revoked, accepted or expired before delivery, delivered by an earlier run of this job, or
+  // re-sent since (that re-send has a job of its own).
+  if (details?.status !== 'pending' || details.deliveryStatus === 'sent' || details.superseded)
+    return 'skipped';
   if (!details.email) throw permanentFailure(`invitation ${details.id} has no email address to send to`);
+  const token = await requireToken(invitations, details);
   const email = {
-    ...invitationEmail(
-      { ...details, email: details.email },
-      invitationLink(deps.config.publicUrl, payload.token),
-    ),
+    ...invitationEmail({ ...details, email: details.email }, invitationLink(deps.config.publicUrl, token)),
     messageId: `<invitation-${details.id}@${new URL(deps.config.publicUrl).hostname}>`,
   };
   const attempt = { attemptsMade: job.attemptsMade, maxAttempts: job.maxAttempts };
@@ -113,11 +114,24 @@ export async function deliverInvitation(
       { error: reason, permanent: isPermanentMailError(error) },
       attempt,
     );
-    if (recorded === 'failed')
-      throw permanentFailure(`invitation email to ${details.email} failed: ${reason}`);
+    if (recorded === 'failed') throw permanentFailure(`invitation email #${details.id} failed: ${reason}`);
     throw error;
   }
   await invitations.recordDelivery(details.id, { sent: true }, attempt);
   deps.logger.info({ invitationId: details.id, attempt: job.attemptsMade + 1 }, 'invitation email sent');
   return 'sent';
+}
+
+/**
+ * The link's token, or a permanent failure the admins see when it cannot be derived: the
+ * server secret changed since the invitation was made, and only a re-send can help.
+ */
+export async function requireToken(
+  invitations: Pick<Services['invitations'], 'recordDelivery'>,
+  details: DeliveryDetails,
+): Promise<string> {
+  if (details.token) return details.token;
+  const reason = 'the server secret changed since this invitation was made: re-send it';
+  await invitations.recordDelivery(details.id, { error: reason, permanent: true });
+  throw permanentFailure(`invitation #${details.id}: ${reason}`);
 }

@@ -7,7 +7,11 @@ export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 export const DELIVERY_STATUSES = ['queued', 'sent', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** An invitation to join a team as a member: a single-use token (only its hash is kept) with an expiry. */
+/**
+ * An invitation to join a team as a member: a single-use token with an expiry. The token is
+ * never stored: it is derived from the server secret and `tokenNonce` (invitation-token.ts);
+ * `tokenHash` finds the invitation when the link is used.
+ */
 export const Invitation = defineEntity({
   name: 'Invitation',
   tableName: 'invitations',
@@ -19,6 +23,8 @@ export const Invitation = defineEntity({
     slackUserId: p.string().length(32).nullable(),
     role: p.enum(['admin', 'user'] as const),
     tokenHash: p.string().length(64).unique(),
+    /** Random; with the server secret it yields the token. A re-send draws a new one. */
+    tokenNonce: p.string().length(32),
     status: p.enum(INVITATION_STATUSES),
     expiresAt: p.datetime(),
     invitedBy: () => p.manyToOne(Member).nullable(),

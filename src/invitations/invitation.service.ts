@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
-import { hashSecret, issueApiKey, issueToken } from '../members/api-keys.ts';
+import { hashSecret, issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
 import { flushUnique } from '../members/member.service.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
@@ -20,6 +20,7 @@ import {
   Invitation,
   type InvitationStatus,
 } from './invitation.entity.ts';
+import { InvitationTokens, processLocalSecret } from './invitation-token.ts';
 
 /** The roles an invitation can give: ownership changes hands only by an approved role change. */
 export const INVITABLE_ROLES = ['admin', 'user'] as const;
@@ -63,12 +64,27 @@ export interface DeliveryAttempt {
   maxAttempts: number;
 }
 
+/** What the delivery job needs: the invitation, and the link's token when it can still be derived. */
+export interface DeliveryDetails extends InvitationView {
+  inviterEmail: string | null;
+  /** The job was queued for an earlier nonce: a re-send superseded it. */
+  superseded: boolean;
+  /** Null when the server secret changed since the invitation was made (re-send it). */
+  token: string | null;
+}
+
 export class InvitationService {
   readonly #orm: Orm;
   readonly #now: () => Date;
-  constructor(orm: Orm, now: () => Date = () => new Date()) {
+  readonly #tokens: InvitationTokens;
+  constructor(
+    orm: Orm,
+    now: () => Date = () => new Date(),
+    tokens: InvitationTokens = new InvitationTokens(processLocalSecret),
+  ) {
     this.#orm = orm;
     this.#now = now;
+    this.#tokens = tokens;
   }
 
   /**
@@ -108,27 +124,21 @@ export class InvitationService {
         tx,
         `${email ?? `<@${slackUserId}>`} is already a member of this team or has a pending invitation`,
       );
-      const { token, hash } = issueToken();
+      const { nonce, hash } = this.#tokens.issue();
       const invitation = tx.create(Invitation, {
         team,
         email,
         slackUserId,
         role,
         tokenHash: hash,
+        tokenNonce: nonce,
         status: 'pending',
         expiresAt: new Date(this.#now().getTime() + INVITATION_TTL_MS),
         invitedBy: caller.member ? await tx.findOneOrFail(Member, caller.member.id) : null,
         member,
       });
       await flushUnique(tx, `${email} already has a pending invitation`);
-      // The link's token travels only inside the job; the database keeps its hash. The channel
-      // is chosen here, once: an email address gets the link, a Slack mention a DM with buttons.
-      await enqueueJob(
-        tx,
-        email ? 'invitation.send' : 'invitation.slack_dm',
-        { invitationId: invitation.id, token },
-        { dedupKey: `invitation-${invitation.id}` },
-      );
+      await enqueueSend(tx, invitation);
       await recordAudit(tx, {
         teamId: team.id,
         actor: caller.party,
@@ -171,23 +181,50 @@ export class InvitationService {
 
   async revoke(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
     return transact(this.#orm.em.fork(), async (tx) => {
-      const caller = await loadCaller(tx, actor);
-      requireManager(caller, 'revoke invitations');
-      const teamId = callerTeam(caller);
-      const where =
-        'id' in ref
-          ? { id: requireId(ref.id, 'invitation id'), team: teamId }
-          : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
-      const invitation = await this.#lock(tx, where);
-      if (!invitation)
-        throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
-      if (invitation.status !== 'pending')
-        throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+      const { caller, teamId, invitation } = await this.#lockPendingByRef(
+        tx,
+        actor,
+        ref,
+        'revoke invitations',
+      );
       await this.#end(tx, invitation, 'revoked');
       await recordAudit(tx, {
         teamId,
         actor: caller.party,
         action: 'invitation.revoked',
+        subjectMemberId: invitation.member.id,
+        details: { invitationId: invitation.id, email: invitation.email },
+      });
+      return this.#view(invitation);
+    });
+  }
+
+  /**
+   * Sends a pending invitation again with a new link (the earlier link stops working) and a
+   * fresh expiry; delivery starts over.
+   */
+  async resend(actor: Actor, ref: InvitationRef): Promise<InvitationView> {
+    return transact(this.#orm.em.fork(), async (tx) => {
+      const { caller, teamId, invitation } = await this.#lockPendingByRef(
+        tx,
+        actor,
+        ref,
+        're-send invitations',
+      );
+      const { nonce, hash } = this.#tokens.issue();
+      invitation.tokenNonce = nonce;
+      invitation.tokenHash = hash;
+      invitation.expiresAt = new Date(this.#now().getTime() + INVITATION_TTL_MS);
+      invitation.deliveryStatus = 'queued';
+      invitation.deliveryError = null;
+      invitation.deliveryAttempts = 0;
+      invitation.deliveryMaxAttempts = null;
+      await tx.flush();
+      await enqueueSend(tx, invitation);
+      await recordAudit(tx, {
+        teamId,
+        actor: caller.party,
+        action: 'invitation.resent',
         subjectMemberId: invitation.member.id,
         details: { invitationId: invitation.id, email: invitation.email },
       });
@@ -288,16 +325,22 @@ export class InvitationService {
     return updated > 0 ? status : 'sent';
   }
 
-  /** For the delivery job: what to put in the email or DM. */
-  async deliveryDetails(
-    invitationId: number,
-  ): Promise<(InvitationView & { inviterEmail: string | null }) | null> {
+  /**
+   * For the delivery job queued with `nonce`: what to put in the email or DM, including the
+   * link's token, derived here and nowhere stored.
+   */
+  async deliveryDetails(invitationId: number, nonce: string): Promise<DeliveryDetails | null> {
     const invitation = await this.#orm.em
       .fork()
       .findOne(Invitation, invitationId, { populate: ['team', 'invitedBy'] });
-    return invitation
-      ? { ...this.#view(invitation), inviterEmail: invitation.invitedBy?.email ?? null }
-      : null;
+    if (!invitation) return null;
+    const token = this.#tokens.token(invitation.tokenNonce);
+    return {
+      ...this.#view(invitation),
+      inviterEmail: invitation.invitedBy?.email ?? null,
+      superseded: invitation.tokenNonce !== nonce,
+      token: hashSecret(token) === invitation.tokenHash ? token : null,
+    };
   }
 
   /**
@@ -333,6 +376,26 @@ export class InvitationService {
    * (docs/ledger.md); every change of an invitation's status holds that member's lock, so the
    * invitation is read again, as it is now, once the lock is held.
    */
+  /**
+   * A pending invitation of the caller's team, by id or email, locked; for a manager only.
+   * Missing: NotFoundError; no longer pending: ConflictError.
+   */
+  async #lockPendingByRef(tx: EntityManager, actor: Actor, ref: InvitationRef, doing: string) {
+    const caller = await loadCaller(tx, actor);
+    requireManager(caller, doing);
+    const teamId = callerTeam(caller);
+    const where =
+      'id' in ref
+        ? { id: requireId(ref.id, 'invitation id'), team: teamId }
+        : { email: optionalEmail(ref.email) ?? '', team: teamId, status: 'pending' as const };
+    const invitation = await this.#lock(tx, where);
+    if (!invitation)
+      throw new NotFoundError(`There is no invitation ${'id' in ref ? `#${ref.id}` : `for ${ref.email}`}`);
+    if (invitation.status !== 'pending')
+      throw new ConflictError(`Invitation #${invitation.id} is already ${invitation.status}`);
+    return { caller, teamId, invitation };
+  }
+
   async #lock(tx: EntityManager, where: FilterQuery<IInvitation>): Promise<IInvitation | null> {
     const found = await tx.findOne(Invitation, where);
     if (!found) return null;
@@ -375,6 +438,20 @@ export class InvitationService {
       createdAt: invitation.createdAt,
     };
   }
+}
+
+/**
+ * Queues the email or the DM for the invitation's current nonce; the job carries no token. The
+ * channel is chosen by the invitation itself: an email address gets the link, a Slack mention a
+ * DM with buttons.
+ */
+async function enqueueSend(tx: EntityManager, invitation: IInvitation): Promise<void> {
+  await enqueueJob(
+    tx,
+    invitation.email ? 'invitation.send' : 'invitation.slack_dm',
+    { invitationId: invitation.id, nonce: invitation.tokenNonce },
+    { dedupKey: `invitation-${invitation.id}-${invitation.tokenNonce}` },
+  );
 }
 
 function requireInvitedRole(value: string | null | undefined): InvitableRole {

@@ -47,14 +47,15 @@ export const jobs = {
   /** An invitation was created: email the link, or DM the Slack user with Accept / Decline. */
   'invitation.send': {
     queue: 'mail',
-    payload: z.object({ invitationId: id, token: z.string().min(16) }),
+    // No token: the worker derives it from the server secret and this nonce (invitation-token.ts).
+    payload: z.object({ invitationId: id, nonce: z.string().min(1).max(32) }),
     // About 40 minutes of retries before the invitation is marked failed.
     attempts: 10,
     backoffMs: 5_000,
   },
   'invitation.slack_dm': {
     queue: 'slack',
-    payload: z.object({ invitationId: id, token: z.string().min(16) }),
+    payload: z.object({ invitationId: id, nonce: z.string().min(1).max(32) }),
     attempts: 10,
     backoffMs: 5_000,
   },

@@ -68,8 +68,21 @@ export class LedgerService {
     });
   }
 
-  #runBatch(batch: Posting[]) {
-    return retryingIdempotencyRace(() => transact(this.#orm.em.fork(), (tx) => applyPostings(tx, batch)));
+  async #runBatch(batch: Posting[]) {
+    try {
+      return await retryingIdempotencyRace(() =>
+        transact(this.#orm.em.fork(), (tx) => applyPostings(tx, batch)),
+      );
+    } catch (error) {
+      // PostgreSQL's "value out of range for type bigint": a balance would pass its largest value.
+      if ((error as { code?: string }).code === '22003') {
+        throw new ValidationError(
+          'amount',
+          'amount would take a balance past the largest one teamops can hold (9223372036854.775807)',
+        );
+      }
+      throw error;
+    }
   }
 
   /** Applies one posting, sharing a transaction with concurrent postings of the same team. */
@@ -215,7 +228,10 @@ function requireIdempotencyKey(value: string | null | undefined): string {
   return key;
 }
 
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
 function requireCursor(value: string): string {
-  if (!/^\d{1,19}$/.test(value)) throw new ValidationError('before', 'before must be a transfer id');
+  if (!/^\d{1,19}$/.test(value) || BigInt(value) > MAX_BIGINT || BigInt(value) === 0n)
+    throw new ValidationError('before', 'before must be a transfer id');
   return value;
 }

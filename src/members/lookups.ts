@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { queryOne } from '../platform/sql.ts';
-import { NotFoundError } from '../shared/errors.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { requireValidText } from '../shared/text.ts';
 import { type IMember, Member } from './member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';
 
@@ -19,6 +20,7 @@ export function describeRef(ref: MemberRef): string {
  * their email and Slack user may belong to someone new by now.
  */
 export async function findMember(em: EntityManager, teamId: number, ref: MemberRef): Promise<IMember> {
+  requireValidRef(ref);
   let member: IMember | null;
   if ('id' in ref) {
     member = await em.findOne(Member, { id: ref.id, team: teamId }, { populate: ['team'] });
@@ -60,8 +62,17 @@ export const MEMBER_COLUMNS =
 
 /** The condition on `m` that finds a member by reference; closed members are found by id only. */
 export function memberLookup(ref: MemberRef): { where: string; value: string | number } {
+  requireValidRef(ref);
   if ('id' in ref) return { where: 'm.id = ?', value: ref.id };
   if ('email' in ref)
     return { where: "lower(m.email) = lower(?) and m.status <> 'closed'", value: ref.email };
   return { where: "m.slack_user_id = ? and m.status <> 'closed'", value: ref.slackUserId };
+}
+
+/** A reference that PostgreSQL can compare: an id in the range of its integer, or valid text. */
+function requireValidRef(ref: MemberRef): void {
+  if ('id' in ref) {
+    if (!Number.isSafeInteger(ref.id) || ref.id < 1 || ref.id > 2_147_483_647)
+      throw new ValidationError('member', 'member must be a member id (a positive whole number) or an email');
+  } else requireValidText('email' in ref ? ref.email : ref.slackUserId, 'member');
 }

@@ -9,6 +9,7 @@ import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import { type Actor, systemParty } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
+import { requireValidText } from '../shared/text.ts';
 import { optionalEmail, pagingNumber, requireName } from '../shared/validation.ts';
 import { loadTeam } from '../teams/team.service.ts';
 import {
@@ -50,6 +51,9 @@ export class MemberService {
     slackUserId: string;
     email?: string | null;
   }): Promise<MemberView> {
+    requireValidText(input.slackTeamId, 'slack team');
+    requireValidText(input.slackUserId, 'slack user');
+    if (input.email) requireValidText(input.email, 'email');
     const em = this.#orm.em.fork();
     // Every Slack request starts here: one plain query for the usual case, a linked user.
     const linked = await queryOne<Partial<MemberRow> & { team_key: number; team_name: string }>(

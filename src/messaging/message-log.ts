@@ -4,6 +4,7 @@ import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import type { Actor } from '../shared/actor.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { requireValidText } from '../shared/text.ts';
 import { MESSAGE_STATUSES, type MessageStatus } from './message.entity.ts';
 import { toE164 } from './phone.ts';
 import { teamCurrency } from './price-list.ts';
@@ -30,6 +31,8 @@ export interface LogFilters {
 const LOG_PAGE_DEFAULT = 50;
 const LOG_PAGE_MAX = 200;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const EARLIEST = new Date('1970-01-01T00:00:00Z');
+const LATEST = new Date('9999-12-31T00:00:00Z');
 
 export class MessageLog {
   readonly #orm: Orm;
@@ -77,7 +80,7 @@ export class MessageLog {
       params.push(range.to);
     }
     if (filters.contains) {
-      const text = String(filters.contains);
+      const text = requireValidText(String(filters.contains), 'contains');
       if (text.length > 160) throw new ValidationError('contains', 'contains must be at most 160 characters');
       where.push("m.body ilike ? escape '\\'");
       params.push(`%${text.replace(/[\\%_]/g, '\\$&')}%`);
@@ -151,6 +154,9 @@ function parseInstant(value: string | Date, field: string, endOfDay: boolean): D
   if (Number.isNaN(date.getTime()) || (DAY.test(text) && date.toISOString().slice(0, 10) !== text))
     throw new ValidationError(field, `${field} must be a date like 2026-11-24 or an ISO timestamp`);
   if (DAY.test(text) && endOfDay) date.setUTCDate(date.getUTCDate() + 1);
+  // PostgreSQL reads the ISO text of a Date; years past 9999 are written "+010000-…", which it refuses.
+  if (date < EARLIEST || date > LATEST)
+    throw new ValidationError(field, `${field} must be between 1970-01-01 and 9999-12-30`);
   return date;
 }
 

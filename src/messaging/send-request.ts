@@ -1,4 +1,5 @@
 import { ValidationError } from '../shared/errors.ts';
+import { requireValidText } from '../shared/text.ts';
 import { toE164 } from './phone.ts';
 import { LIMITS, type Segmentation, segment } from './segmentation.ts';
 
@@ -35,7 +36,7 @@ export function parseSendInput(input: SendInput): SendRequest {
 
   if (typeof input.message !== 'string' || input.message.trim() === '')
     throw new ValidationError('message', 'message is required and must not be empty');
-  const text = input.message;
+  const text = requireValidText(input.message, 'message');
   const segmentation = segment(text);
   if (segmentation.parts > MAX_PARTS) {
     const { multi } = LIMITS[segmentation.encoding];

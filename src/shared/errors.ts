@@ -8,7 +8,8 @@ export type DomainErrorCode =
   | 'forbidden'
   | 'unauthenticated'
   | 'insufficient_funds'
-  | 'conflict';
+  | 'conflict'
+  | 'rate_limited';
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode;
@@ -45,6 +46,16 @@ export class InsufficientFundsError extends DomainError {
 /** The request contradicts the current state (already exists, wrong status, reused idempotency key). */
 export class ConflictError extends DomainError {
   readonly code = 'conflict';
+}
+
+/** Too many requests from one API key, Slack user or address; `retryAfterSeconds` says when to come back. */
+export class RateLimitedError extends DomainError {
+  readonly code = 'rate_limited';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }
 
 export function isDomainError(error: unknown): error is DomainError {

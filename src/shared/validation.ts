@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
+import { requireValidName, requireValidText } from './text.ts';
 
 const emailSchema = z.email();
 const currencies = new Set(Intl.supportedValuesOf('currency'));
@@ -9,11 +10,11 @@ export function requireName(value: unknown, field = 'name', max = 100): string {
   const text = typeof value === 'string' ? value.trim().replace(/\s+/g, ' ') : '';
   if (!text) throw new ValidationError(field, `${field} is required`);
   if (text.length > max) throw new ValidationError(field, `${field} must be at most ${max} characters`);
-  return text;
+  return requireValidName(text, field);
 }
 
 export function requireEmail(value: unknown, field = 'email'): string {
-  const text = typeof value === 'string' ? value.trim() : '';
+  const text = typeof value === 'string' ? requireValidText(value.trim(), field) : '';
   if (!text) throw new ValidationError(field, `${field} is required`);
   if (text.length > 254 || !emailSchema.safeParse(text).success) {
     throw new ValidationError(field, `${field} "${text.slice(0, 60)}" is not a valid email address`);
@@ -39,7 +40,7 @@ export function requireCurrency(value: unknown, field = 'currency'): string {
 /** An optional free-text reason or note, trimmed; empty means none. */
 export function optionalText(value: unknown, field: string, max = 500): string | null {
   if (value === undefined || value === null) return null;
-  const text = String(value).trim();
+  const text = requireValidText(String(value).trim(), field);
   if (!text) return null;
   if (text.length > max) throw new ValidationError(field, `${field} must be at most ${max} characters`);
   return text;

@@ -1,8 +1,10 @@
 import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Application } from 'express';
 import type { Logger } from '../logger.ts';
+import type { RateLimits } from '../platform/rate-limits.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
+import { slackRequestGuard } from './request-guard.ts';
 import { Limiter } from './support/limiter.ts';
 import { recordSlackTeam } from './support/observe.ts';
 
@@ -57,6 +59,15 @@ export function mountSlack(
     app = new App<TeamopsContext>({ token: slack.botToken, receiver: socket, logger, clientOptions });
   } else {
     mode = 'http';
+    // Before Bolt's own route: timestamps both ways, replays, Slack's retries, per-user limits.
+    expressApp.post(
+      SLACK_EVENTS_PATH,
+      slackRequestGuard({
+        signingSecret: slack.signingSecret,
+        rateLimits: () => expressApp.locals.rateLimits as RateLimits | undefined,
+        logger: deps.logger,
+      }),
+    );
     const receiver = new ExpressReceiver({
       signingSecret: slack.signingSecret,
       app: expressApp,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditView } from '../../src/audit/audit.service.ts';
-import { queryOne } from '../../src/platform/sql.ts';
 import { type Actor, memberActor, operator } from '../../src/shared/actor.ts';
+import { invitationLinkToken } from '../helpers/invitation-link.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();
@@ -17,12 +17,7 @@ function trail(owner: Actor) {
 }
 
 async function tokenOf(invitationId: number): Promise<string> {
-  const row = await queryOne<{ payload: { token: string } }>(
-    h.orm.em.fork(),
-    `select payload from outbox where payload->>'invitationId' = ?`,
-    [String(invitationId)],
-  );
-  return row!.payload.token;
+  return invitationLinkToken(h.services, invitationId);
 }
 
 describe('audit trail', () => {

@@ -256,6 +256,11 @@ const OPERATIONS: Operation[] = [
     expected: managersOnly('not_found'),
   },
   {
+    name: 'invitations.resend',
+    call: (s, actor, f) => s.invitations.resend(actor, { id: f.invitationId }),
+    expected: managersOnly('not_found'),
+  },
+  {
     name: 'audit.list',
     readOnly: true,
     call: (s, actor, f) => s.audit.list(actor, { teamId: f.a.team.id }),

@@ -54,10 +54,12 @@ export function useWorkerHarness(
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       // A worker process also serves /healthz, /readyz and /metrics: any free port.
       PORT: '0',
+      // Worker processes this harness spawns derive the same invitation links as this one.
+      SERVER_SECRET: 'worker-harness-server-secret-0123456789',
     };
     harness.config = loadConfig(harness.env);
     harness.orm = await connectOrm(harness.db.url, silentLogger);
-    harness.services = createServices(harness.orm);
+    harness.services = createServices(harness.orm, { serverSecret: harness.config.serverSecret });
     harness.queues = openQueues(harness.config, harness.db.url, silentLogger);
     harness.sql = new pg.Pool({ connectionString: harness.db.url, max: 3 });
     if (options.workers !== false) {
@@ -86,12 +88,12 @@ export function useWorkerHarness(
   return harness;
 }
 
-/** The token of an invitation, as its delivery job carries it (the database keeps only its hash). */
-export async function invitationToken(sql: pg.Pool, invitationId: number): Promise<string> {
-  const { rows } = await sql.query<{ payload: { token: string } }>(
-    `select payload from outbox where job in ('invitation.send', 'invitation.slack_dm') and (payload->>'invitationId')::int = $1`,
+/** The nonce of an invitation's current link, as its delivery job carries it. */
+export async function invitationNonce(sql: pg.Pool, invitationId: number): Promise<string> {
+  const { rows } = await sql.query<{ token_nonce: string }>(
+    'select token_nonce from invitations where id = $1',
     [invitationId],
   );
-  if (!rows[0]) throw new Error(`no delivery job for invitation ${invitationId}`);
-  return rows[0].payload.token;
+  if (!rows[0]) throw new Error(`no invitation ${invitationId}`);
+  return rows[0].token_nonce;
 }

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
 import { launchChromium } from '../helpers/browser.ts';
+import { invitationLinkToken } from '../helpers/invitation-link.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { useWorkerHarness } from '../helpers/worker-harness.ts';
 import { silentLogger } from '../helpers/workers.ts';
 
 const h = useWorkerHarness({ workers: false });
@@ -32,7 +33,7 @@ async function invite(options: { role?: 'admin' | 'user'; service?: InvitationSe
   const service = options.service ?? h.services.invitations;
   const email = `invitee-${Math.random().toString(36).slice(2)}@example.com`;
   const invitation = await service.invite(seeded.admin.actor, { email, role: options.role ?? 'user' });
-  const token = await invitationToken(h.sql, invitation.id);
+  const token = await invitationLinkToken(h.services, invitation.id);
   return { seeded, invitation, token, url: `${base}/invitations/${token}` };
 }
 

@@ -3,7 +3,7 @@ import { deliverInvitation } from '../../src/invitations/invitation-email.ts';
 import { jobs } from '../../src/jobs/jobs.ts';
 import { createMailer } from '../../src/mail/mailer.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { invitationNonce, useWorkerHarness } from '../helpers/worker-harness.ts';
 import { silentLogger } from '../helpers/workers.ts';
 import { useAdminViews } from './admin-views.ts';
 
@@ -20,7 +20,7 @@ const MAX_ATTEMPTS = jobs['invitation.send'].attempts;
 async function invite(email: string) {
   const seeded = await seedTeam(h.services);
   const invitation = await h.services.invitations.invite(seeded.admin.actor, { email });
-  const payload = { invitationId: invitation.id, token: await invitationToken(h.sql, invitation.id) };
+  const payload = { invitationId: invitation.id, nonce: await invitationNonce(h.sql, invitation.id) };
   const mailer = createMailer(h.config, silentLogger);
   const deps = { config: h.config, services: h.services, mailer, queues: h.queues, logger: silentLogger };
   return {

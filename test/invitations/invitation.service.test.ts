@@ -4,6 +4,7 @@ import { hashSecret } from '../../src/members/api-keys.ts';
 import { queryAll, queryOne } from '../../src/platform/sql.ts';
 import { operator } from '../../src/shared/actor.ts';
 import { databaseState, expectRefusedWithoutChange } from '../helpers/database-state.ts';
+import { invitationLinkToken } from '../helpers/invitation-link.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 const h = useServices();
@@ -22,18 +23,23 @@ function invitationsAt(start: Date) {
   };
 }
 
-/** The token travels only in the outbox job that sends the invitation. */
+/** The outbox job names the invitation and its nonce; the token is derived from them when sending. */
 async function tokenOf(invitationId: number): Promise<string> {
   const rows = await queryAll<{
     job: string;
-    payload: { invitationId: number; token: string };
+    payload: { invitationId: number; nonce: string };
     dedup_key: string;
   }>(h.orm.em.fork(), `select job, payload, dedup_key from outbox where payload->>'invitationId' = ?`, [
     String(invitationId),
   ]);
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatchObject({ job: 'invitation.send', dedup_key: `invitation-${invitationId}` });
-  return rows[0]!.payload.token;
+  const nonce = rows[0]!.payload.nonce;
+  expect(rows[0]).toMatchObject({
+    job: 'invitation.send',
+    dedup_key: `invitation-${invitationId}-${nonce}`,
+  });
+  expect(Object.keys(rows[0]!.payload).sort()).toEqual(['invitationId', 'nonce']);
+  return invitationLinkToken(h.services, invitationId);
 }
 
 async function memberStatus(id: number) {

@@ -1,9 +1,11 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: Slack payloads are loose JSON; the assertions say what matters.
+
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
 import { ACTIONS, VIEWS } from '../../src/slack/ids.ts';
 import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import type { SlackCall } from '../helpers/fake-slack.ts';
+import { invitationLinkToken } from '../helpers/invitation-link.ts';
 import { type SlackTeam, seedSlackTeam, shown, useSlackApp } from './harness.ts';
 
 const h = useSlackApp('T0INTERACT');
@@ -261,10 +263,10 @@ describe('invitation by mention', () => {
     const [row] = await h.orm.em
       .fork()
       .getConnection()
-      .execute<{ payload: { token: string } }[]>(
+      .execute<{ payload: { invitationId: number } }[]>(
         "select payload from outbox where job = 'invitation.slack_dm' order by id desc limit 1",
       );
-    return row!.payload.token;
+    return invitationLinkToken(h.services, row!.payload.invitationId);
   }
 
   it('Accept in the direct message makes the person a member and shows their key once, to them only', async () => {

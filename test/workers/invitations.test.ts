@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
 import { answerInvitationDm } from '../../src/slack/listeners/actions/invitation-answer.ts';
 import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
+import { invitationLinkToken } from '../helpers/invitation-link.ts';
 import { seedTeam } from '../helpers/services.ts';
-import { invitationToken, PUBLIC_URL, useWorkerHarness } from '../helpers/worker-harness.ts';
+import { PUBLIC_URL, useWorkerHarness } from '../helpers/worker-harness.ts';
 import { eventually, sleep } from '../helpers/workers.ts';
 
 const h = useWorkerHarness();
@@ -24,7 +25,7 @@ describe('invitation emails', () => {
       role: 'admin',
     });
     const email = await h.smtp.waitFor((e) => e.to.includes('new.person@example.com'));
-    const token = await invitationToken(h.sql, invitation.id);
+    const token = await invitationLinkToken(h.services, invitation.id);
     const link = `${PUBLIC_URL}/invitations/${token}`;
 
     expect(email.subject).toBe(`Adam Admin invited you to ${seeded.team.name} on teamops`);
@@ -125,7 +126,7 @@ describe('invitations by Slack mention', () => {
       role: 'user',
     });
     const dm = await h.slack.waitFor('chat.postMessage', (call) => call.args.channel === 'UINVITED1');
-    const token = await invitationToken(h.sql, invitation.id);
+    const token = await invitationLinkToken(h.services, invitation.id);
     expect(dm.token).toBe('xoxb-test-token');
     expect(dm.args.text).toContain(seeded.team.name);
     const buttons = dm.args.blocks
@@ -167,7 +168,7 @@ describe('invitations by Slack mention', () => {
     const seeded = await seedTeam(h.services);
     const invitation = await h.services.invitations.invite(seeded.admin.actor, { slackUserId: 'UDECLINE1' });
     await h.slack.waitFor('chat.postMessage', (call) => call.args.channel === 'UDECLINE1');
-    const token = await invitationToken(h.sql, invitation.id);
+    const token = await invitationLinkToken(h.services, invitation.id);
     const answer = await answerInvitationDm(h.services, { action: 'decline', token, displayName: 'Dee' });
     expect(answer.replace.text).toBe(`You declined the invitation to ${seeded.team.name}.`);
     const { rows } = await h.sql.query('select status from members where id = $1', [invitation.memberId]);

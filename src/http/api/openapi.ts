@@ -33,7 +33,7 @@ export type PathItem = Partial<Record<HttpMethod, Operation>>;
 /** Every operation of the native API, in the order they are registered. */
 export const API_ENDPOINTS: readonly AnyEndpoint[] = [...members, ...teamAdmin, ...messaging, ...stats];
 
-const ERROR_DESCRIPTIONS: Record<'401' | ErrorStatus | '405' | '415', string> = {
+const ERROR_DESCRIPTIONS: Record<'401' | ErrorStatus | '405' | '415' | '429', string> = {
   '401': 'No API key, or a key that is not valid',
   '402': 'Not enough money on the balance that would pay',
   '403': 'The caller may not do this, or its sub-account is not active',
@@ -42,6 +42,7 @@ const ERROR_DESCRIPTIONS: Record<'401' | ErrorStatus | '405' | '415', string> = 
   '409': 'The request contradicts the current state (already exists, wrong status, reused idempotency key)',
   '415': 'A request body that is not JSON',
   '422': 'Input that is malformed or out of range; `field` names it',
+  '429': 'Too many requests with this API key; `Retry-After` says in how many seconds to try again',
 };
 
 const REPLAYED_HEADER = {
@@ -123,6 +124,7 @@ function operation(e: AnyEndpoint, components: Components): Operation {
     '401',
     ...e.errors,
     ...(e.body ? (['415'] as const) : []),
+    '429',
   ];
   for (const status of statuses)
     responses[status] = { description: ERROR_DESCRIPTIONS[status], content: error };

@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { AppDeps } from '../../app.ts';
 import { apiErrorHandler } from '../errors.ts';
+import { limitPerApiKey, rejectInvalidText } from '../request-guard.ts';
 import { requireApiKey } from './auth.ts';
 
 /** A feature's routes under /api/v1, registered on the authenticated router. */
@@ -15,7 +16,7 @@ export function createApiRouter(deps: AppDeps, modules: RouteModule[]): Router {
   const router = express.Router();
   router.use(refuseNonJsonBodies);
   router.use(express.json({ limit: '1mb' }));
-  router.use(requireApiKey(deps.services));
+  router.use(requireApiKey(deps.services), limitPerApiKey, rejectInvalidText);
   for (const module of modules) module.register(router, deps);
   const allowed = methodsByPath(router);
   router.use((req, res) => {

@@ -75,6 +75,7 @@ export const ERROR_CODES = [
   'bad_request',
   'method_not_allowed',
   'unsupported_media_type',
+  'rate_limited',
   'internal',
 ] as const;
 

@@ -105,10 +105,23 @@ export const endpoints: AnyEndpoint[] = [
     responses: { '200': { description: 'The revoked invitation', schema: Invitation } },
     errors: ['403', '404', '409', '422'],
     async handle({ params, actor, services, res }) {
-      const invitation = await services.invitations.revoke(
-        actor,
-        /^\d+$/.test(params.id) ? { id: Number(params.id) } : { email: params.id },
-      );
+      const invitation = await services.invitations.revoke(actor, invitationRef(params.id));
+      res.json(invitationJson(invitation));
+    },
+  }),
+  endpoint({
+    method: 'post',
+    path: '/invitations/{id}/resend',
+    operationId: 'resendInvitation',
+    summary: 'Send a pending invitation again, with a new link (the old one stops working)',
+    tag: 'invitations',
+    params: z.object({ id: text('id', 'An invitation id, or the invited email') }),
+    responses: {
+      '200': { description: 'The invitation, queued again with a fresh expiry', schema: Invitation },
+    },
+    errors: ['403', '404', '409', '422'],
+    async handle({ params, actor, services, res }) {
+      const invitation = await services.invitations.resend(actor, invitationRef(params.id));
       res.json(invitationJson(invitation));
     },
   }),
@@ -200,4 +213,9 @@ function roleRequestJson(r: RoleChangeView) {
     decided_at: r.decidedAt?.toISOString() ?? null,
     created_at: r.createdAt.toISOString(),
   };
+}
+
+/** An invitation named in a path: its id, or the invited email. */
+function invitationRef(id: string): { id: number } | { email: string } {
+  return /^\d+$/.test(id) ? { id: Number(id) } : { email: id };
 }

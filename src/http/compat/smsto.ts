@@ -17,6 +17,7 @@ import { formatMoney, microsToNumber } from '../../shared/money.ts';
 import { requireApiKey } from '../api/auth.ts';
 import { actorOf, bodyOf, optional } from '../api/request.ts';
 import { describeError } from '../errors.ts';
+import { limitPerApiKey, rejectInvalidText } from '../request-guard.ts';
 import { noStore, numberQuery, numericId } from './params.ts';
 
 /**
@@ -29,7 +30,7 @@ export function mountSmsTo(app: Express, { services, logger }: AppDeps): void {
   // Enable, disable, credit and debit are GETs in SMS.to's API: no cache may answer them.
   router.use(noStore);
   router.use(express.json({ limit: '64kb' }));
-  router.use(requireApiKey(services));
+  router.use(requireApiKey(services), limitPerApiKey, rejectInvalidText);
 
   router.get('/users', async (req, res) => {
     const actor = actorOf(req);

@@ -4,6 +4,7 @@ import type { MemberRef } from '../../members/lookups.ts';
 import { isDomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';
+import { limitPerApiKey, rejectInvalidText } from '../request-guard.ts';
 import { noStore, numberQuery, numericId } from './params.ts';
 import { textmagicUser } from './textmagic-user.ts';
 
@@ -24,7 +25,7 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
   const router = express.Router();
   router.use(noStore);
   router.use(express.json({ limit: '64kb' }), express.urlencoded({ extended: false, limit: '64kb' }));
-  router.use(authenticate(services));
+  router.use(authenticate(services), limitPerApiKey, rejectInvalidText);
 
   router.get('/', async (req, res) => {
     const actor = actorOf(req);

@@ -119,6 +119,14 @@ invited you to send a new invitation.</p>`,
   return page(title, html`<h1>${title}</h1><p>${detail}</p><p class="muted">Nothing was changed.</p>`);
 }
 
+/** Too many requests from one address: guessing links is throttled. */
+export function slowDownPage(retryAfterSeconds: number): string {
+  return page(
+    'Too many requests',
+    html`<h1>Too many requests</h1><p>Please wait ${String(retryAfterSeconds)} seconds and open the link again.</p>`,
+  );
+}
+
 export function errorPage(): string {
   return page(
     'Something went wrong',

@@ -1,4 +1,5 @@
 import type { Services } from '../../app.ts';
+import { requireToken } from '../../invitations/invitation-email.ts';
 import type { JobPayload } from '../../jobs/jobs.ts';
 import { invitationDmMessage } from '../presenters/invitation-dm.ts';
 import type { SlackPoster } from './slack-poster.ts';
@@ -14,11 +15,18 @@ export async function sendInvitationDm(
   payload: JobPayload<'invitation.slack_dm'>,
 ): Promise<'sent' | 'skipped'> {
   const invitations = deps.services.invitations;
-  const details = await invitations.deliveryDetails(payload.invitationId);
-  if (!details?.slackUserId || details.status !== 'pending' || details.deliveryStatus === 'sent')
+  const details = await invitations.deliveryDetails(payload.invitationId, payload.nonce);
+  if (
+    !details?.slackUserId ||
+    details.status !== 'pending' ||
+    details.deliveryStatus === 'sent' ||
+    details.superseded
+  )
     return 'skipped';
+  const token = await requireToken(invitations, details);
   try {
-    await deps.slack.post(invitationDmMessage(details, payload.token));
+    // Posted from this job, not through `slack.post`: a queued post would keep the token in Redis.
+    await deps.slack.post(invitationDmMessage(details, token));
   } catch (error) {
     if ((error as Error).name === 'UnrecoverableError') {
       await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });

@@ -16,6 +16,7 @@ const ERROR_ICON: Record<DomainError['code'], string> = {
   unauthenticated: ':wave:',
   insufficient_funds: ':money_with_wings:',
   conflict: ':warning:',
+  rate_limited: ':hourglass:',
 };
 
 const OUR_FAULT = 'Something went wrong on our side and nothing was changed. Please try again in a moment.';
