@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { redactionOptions } from '../../src/log-redaction.ts';
+import { createLogger } from '../../src/logger.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -11,7 +10,8 @@ function capture() {
       done();
     },
   });
-  return { logger: pino({ level: 'trace', ...redactionOptions }, stream), lines };
+  // The product's own logger, as every process makes it, writing here instead of stdout.
+  return { logger: createLogger('trace', {}, stream), lines };
 }
 
 describe('logs', () => {

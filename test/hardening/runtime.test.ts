@@ -72,7 +72,7 @@ describe('text and ranges the database cannot take are refused with 422 naming t
       ['POST', '/api/v1/members', { json: { name: 'Red \u001b[31malert' } }, 'name'],
       ['POST', '/api/v1/members', { json: { name: 'Fine', email: 'a\u0000@example.com' } }, 'email'],
       ['GET', '/api/v1/messages?contains=%00', {}, 'contains'],
-      ['GET', '/api/v1/transfers?before=9999999999999999999', {}, 'before'],
+      ['GET', '/api/v1/transfers?cursor=9999999999999999999', {}, 'cursor'],
       ['GET', '/api/v1/messages?to=9999-12-31', {}, 'to'],
       ['GET', '/api/v1/messages?from=%2B275760-09-13T00:00:00Z', {}, 'from'],
       ['GET', '/api/v1/members/9999999999', {}, 'member'],

@@ -33,7 +33,8 @@ async function invite(options: { role?: 'admin' | 'user'; service?: InvitationSe
   const service = options.service ?? h.services.invitations;
   const email = `invitee-${Math.random().toString(36).slice(2)}@example.com`;
   const invitation = await service.invite(seeded.admin.actor, { email, role: options.role ?? 'user' });
-  const token = await invitationLinkToken(h.services, invitation.id);
+  // The link is derived with the secret of the service that made the invitation.
+  const token = await invitationLinkToken({ invitations: service }, invitation.id);
   return { seeded, invitation, token, url: `${base}/invitations/${token}` };
 }
 
