@@ -206,7 +206,16 @@ describe('metrics, request log and request ids', () => {
       { message: 'auto-recharge' },
     );
     await runtime.deps.orm.em.fork().execute(`delete from outbox where job = 'future.job'`);
-    const after = await scrape();
+    // The recharge's own follow-up jobs (its Slack note) are written as it commits; the relay
+    // hands them over a moment later, and the gauge falls back to zero then.
+    let after = await scrape();
+    await eventually(
+      async () => {
+        after = await scrape();
+        return after.get('teamops_outbox_waiting_rows') === 0;
+      },
+      { message: 'outbox drained' },
+    );
 
     for (const name of [
       'teamops_http_request_duration_seconds',
