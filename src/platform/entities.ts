@@ -8,6 +8,12 @@ import { Member } from '../members/member.entity.ts';
 import { Message } from '../messaging/message.entity.ts';
 import { MessagePrice } from '../messaging/message-price.entity.ts';
 import { OutboxMessage } from '../outbox/outbox-message.entity.ts';
+import {
+  SlackInstallation,
+  SlackInstallationWorkspace,
+  SlackOAuthState,
+  SlackRateLimit,
+} from '../slack/installation.entity.ts';
 import { MessageStatsDaily } from '../stats/message-stats.entity.ts';
 import { Team } from '../teams/team.entity.ts';
 
@@ -25,4 +31,8 @@ export const entities = [
   Message,
   MessagePrice,
   MessageStatsDaily,
+  SlackInstallation,
+  SlackInstallationWorkspace,
+  SlackOAuthState,
+  SlackRateLimit,
 ];
