@@ -238,11 +238,15 @@ function slackSettings(e: z.infer<typeof envSchema>): SlackConfig | undefined {
   if (!e.SLACK_SIGNING_SECRET) return undefined;
   const oauth =
     e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET
-      ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, stateSecret: e.SLACK_STATE_SECRET }
+      ? {
+          clientId: e.SLACK_CLIENT_ID,
+          clientSecret: e.SLACK_CLIENT_SECRET,
+          stateSecret: e.SLACK_STATE_SECRET,
+        }
       : undefined;
   if (oauth && !e.TOKEN_ENCRYPTION_KEY) {
     throw new ConfigError(
-      'TOKEN_ENCRYPTION_KEY must be set because SLACK_CLIENT_ID is set (installed workspaces\' tokens are stored encrypted)',
+      "TOKEN_ENCRYPTION_KEY must be set because SLACK_CLIENT_ID is set (installed workspaces' tokens are stored encrypted)",
     );
   }
   return {

@@ -9,9 +9,9 @@ import {
   type WorkerOptions,
 } from '../src/platform/queue.ts';
 import { queryAll } from '../src/platform/sql.ts';
-import { createSlackPoster } from '../src/slack-outbound/slack-outbound.ts';
 import { WorkspaceRateLimits } from '../src/slack/workspace-rate-limits.ts';
 import { createInstallationStore, createWorkspaceTokens } from '../src/slack/workspace-tokens.ts';
+import { createSlackPoster } from '../src/slack-outbound/slack-outbound.ts';
 import { createProcessors, type WorkerDeps } from './processors.ts';
 
 export type { WorkerDeps };
@@ -63,7 +63,11 @@ export function startWorkers(
       deps.slack ??
       createSlackPoster(
         deps.config,
-        createWorkspaceTokens(deps.config, createInstallationStore(deps.config, deps.orm, deps.logger), deps.orm),
+        createWorkspaceTokens(
+          deps.config,
+          createInstallationStore(deps.config, deps.orm, deps.logger),
+          deps.orm,
+        ),
         new WorkspaceRateLimits(deps.orm),
         deps.logger,
       ),

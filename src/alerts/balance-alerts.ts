@@ -187,9 +187,14 @@ async function alert(
 ): Promise<void> {
   if (!state.alerts_channel) return;
   const alertMessage = lowBalanceAlert(state.alerts_channel, subject, level, why);
-  await enqueueJob(tx, 'slack.post', { teamId: state.team_id, ...alertMessage }, {
-    dedupKey: `low-balance:${jobId}`,
-  });
+  await enqueueJob(
+    tx,
+    'slack.post',
+    { teamId: state.team_id, ...alertMessage },
+    {
+      dedupKey: `low-balance:${jobId}`,
+    },
+  );
 }
 
 function subjectOf(state: MemberState): AlertSubject {

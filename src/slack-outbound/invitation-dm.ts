@@ -57,7 +57,10 @@ export async function sendInvitationDm(
   try {
     const outcome = await deps.slack.post(details.teamId, invitationDmMessage(details, payload.token));
     if (!outcome.posted) {
-      await invitations.recordDelivery(details.id, { error: `Slack DM not sent: ${outcome.reason}`, permanent: true });
+      await invitations.recordDelivery(details.id, {
+        error: `Slack DM not sent: ${outcome.reason}`,
+        permanent: true,
+      });
       return 'skipped';
     }
   } catch (error) {

@@ -57,7 +57,10 @@ export function createSlackPoster(
   if (!config.slack || !tokens) {
     return {
       async post(teamId, message) {
-        log.info({ teamId, channel: message.channel, text: message.text }, 'Slack is not configured: message not posted');
+        log.info(
+          { teamId, channel: message.channel, text: message.text },
+          'Slack is not configured: message not posted',
+        );
         return { posted: false, reason: 'Slack is not configured' };
       },
     };
@@ -73,11 +76,15 @@ export function createSlackPoster(
     async post(teamId, message) {
       const bot = await tokens.forTeam(teamId);
       if (!bot) {
-        log.info({ teamId, channel: message.channel }, 'the Slack app is not installed for the team: message not posted');
+        log.info(
+          { teamId, channel: message.channel },
+          'the Slack app is not installed for the team: message not posted',
+        );
         return { posted: false, reason: 'the Slack app is not installed in the workspace' };
       }
       const heldUntil = await rateLimits.heldUntil(bot.workspace);
-      if (heldUntil !== undefined) throw new PostponedError(heldUntil, `Slack rate limit for ${bot.workspace}`);
+      if (heldUntil !== undefined)
+        throw new PostponedError(heldUntil, `Slack rate limit for ${bot.workspace}`);
       try {
         const result = message.ts
           ? await client.chat.update({

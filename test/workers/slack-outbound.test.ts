@@ -129,7 +129,12 @@ describe('the Slack queue', () => {
   });
 
   it('posts a redelivered job only once', async () => {
-    await dispatchJob(queues, 'slack.post', { teamId: 1, channel: 'CONCE', text: 'only once' }, { dedupKey: 'once-1' });
+    await dispatchJob(
+      queues,
+      'slack.post',
+      { teamId: 1, channel: 'CONCE', text: 'only once' },
+      { dedupKey: 'once-1' },
+    );
     await eventually(() => slack.delivered('CONCE').length === 1);
     // The same job again (kept completed, so the queue itself would ignore it): drop it from the
     // queue's memory and add it again, as a relay might after losing the queue's data.

@@ -1,11 +1,11 @@
-import type { Logger as SlackLogger } from '@slack/logger';
+import type { Logger as SlackLogger } from '@slack/bolt';
 import { type CodedError, ErrorCode, InstallProvider, type InstallURLOptions } from '@slack/oauth';
 import type { Application } from 'express';
 import type { SlackConfig, SlackOAuthConfig } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import type { Orm } from '../../platform/database.ts';
 import type { SlackInstallationStore } from './installation-store.ts';
-import { installFailedPage, installPage, installedPage } from './pages.ts';
+import { installedPage, installFailedPage, installPage } from './pages.ts';
 import { BOT_SCOPES } from './scopes.ts';
 import { DatabaseStateStore } from './state-store.ts';
 

@@ -279,7 +279,8 @@ export class SlackInstallationStore implements InstallationStore {
       const row = await tx.findOne(SlackInstallation, installationId, {
         lockMode: LockMode.PESSIMISTIC_WRITE,
       });
-      if (!row?.botTokenSealed) throw new Error('the Slack installation was removed while its token was refreshed');
+      if (!row?.botTokenSealed)
+        throw new Error('the Slack installation was removed while its token was refreshed');
       // Another process refreshed while this one waited for the lock: use what it stored.
       if (!row.botRefreshTokenSealed || !this.#expiresSoon(row)) return openToken(cipher, row, 'bot');
       let answer: { access_token?: string; refresh_token?: string; expires_in?: number };
@@ -312,7 +313,10 @@ export class SlackInstallationStore implements InstallationStore {
         botRefreshTokenKeyId: refresh.keyId,
         botTokenExpiresAt: new Date(this.#now().getTime() + answer.expires_in * 1000),
       });
-      this.#log.info({ installKey: row.installKey, expiresInS: answer.expires_in }, 'Slack bot token refreshed');
+      this.#log.info(
+        { installKey: row.installKey, expiresInS: answer.expires_in },
+        'Slack bot token refreshed',
+      );
       return answer.access_token;
     });
   }

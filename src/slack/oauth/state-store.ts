@@ -25,11 +25,11 @@ export class DatabaseStateStore implements StateStore {
     const em = this.#orm.em.fork();
     // Expired states go as new ones come: the table holds no more than an install window's worth.
     await run(em, 'delete from slack_oauth_states where expires_at < ?', [now]);
-    await run(em, 'insert into slack_oauth_states (state_hash, install_options, expires_at) values (?, ?, ?)', [
-      hash(nonce),
-      JSON.stringify(installOptions),
-      new Date(now.getTime() + this.#lifetimeMs),
-    ]);
+    await run(
+      em,
+      'insert into slack_oauth_states (state_hash, install_options, expires_at) values (?, ?, ?)',
+      [hash(nonce), JSON.stringify(installOptions), new Date(now.getTime() + this.#lifetimeMs)],
+    );
     return `${nonce}.${this.#sign(nonce)}`;
   }
 
