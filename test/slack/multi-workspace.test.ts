@@ -148,7 +148,6 @@ async function teamIdOf(workspace: FakeWorkspace): Promise<number> {
   return row!.id;
 }
 
-let alphaKey: string;
 let betaKey: string;
 
 describe('installing into many workspaces', () => {
@@ -210,8 +209,7 @@ describe('installing into many workspaces', () => {
       expect(JSON.stringify(reply.args)).toContain(name);
       const key = /tok_[A-Za-z0-9_-]{32}/.exec(JSON.stringify(reply.args.blocks))?.[0];
       expect(key).toBeDefined();
-      if (workspace === alpha) alphaKey = key!;
-      else betaKey = key!;
+      if (workspace === beta) betaKey = key!;
       await fakeSlack.waitFor('views.publish');
       const balance = await slack.command(user, 'balance');
       expect(JSON.stringify((await fakeSlack.waitForResponse(balance.responseId)).args)).toContain(name);
@@ -337,6 +335,41 @@ describe('tokens at rest', () => {
         'slack-bot-token',
       ),
     );
+  });
+});
+
+describe('rotating TOKEN_ENCRYPTION_KEY', () => {
+  it('seals every stored token again with the new key; the old key is then no longer needed', async () => {
+    const newKey = Buffer.alloc(32, 9).toString('base64');
+    const orm = await connectOrm(db.url, pino({ level: 'silent' }));
+    const storeWith = (current: string, old: string[]) =>
+      new SlackInstallationStore(orm, {
+        oauth: { clientId: CLIENT.id, clientSecret: CLIENT.secret },
+        apiUrl: fakeSlack.apiUrl,
+        cipher: new TokenCipher({ current, old }),
+        logger: pino({ level: 'silent' }),
+      });
+    try {
+      const before = (await storeWith(TOKEN_KEY, []).botFor({ teamId: 'TALPHA' }))!.token;
+      const rotating = storeWith(newKey, [TOKEN_KEY]);
+      expect((await rotating.botFor({ teamId: 'TALPHA' }))!.token).toBe(before);
+      expect(await rotating.resealAll()).toBeGreaterThanOrEqual(2);
+      expect(await rotating.resealAll()).toBe(0);
+      const keyIds = await orm.em
+        .fork()
+        .getConnection()
+        .execute(
+          'select distinct bot_token_key_id from slack_installations where bot_token_key_id is not null',
+        );
+      expect(keyIds).toEqual([
+        { bot_token_key_id: new TokenCipher({ current: newKey, old: [] }).currentKeyId },
+      ]);
+      expect((await storeWith(newKey, []).botFor({ teamId: 'TALPHA' }))!.token).toBe(before);
+      // Back to the key the running product uses, for the tests that follow.
+      expect(await storeWith(TOKEN_KEY, [newKey]).resealAll()).toBeGreaterThanOrEqual(2);
+    } finally {
+      await orm.close(true);
+    }
   });
 });
 
