@@ -11,7 +11,7 @@ import type { AppDeps } from '../app.ts';
 import type { Logger } from '../logger.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
-import { mountInstallRoutes } from './oauth/install-routes.ts';
+import { INSTALL_PATH, mountInstallRoutes } from './oauth/install-routes.ts';
 import { registerUninstallListeners } from './oauth/uninstall.ts';
 import { Limiter } from './support/limiter.ts';
 import { createInstallationStore } from './workspace-tokens.ts';
@@ -128,16 +128,19 @@ export function mountSlack(
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
+  const workspaces = installations ? `any, installed through ${INSTALL_PATH}` : 'one (SLACK_BOT_TOKEN)';
   const ready =
     mode === 'socket'
       ? app.start().then(
-          () => deps.logger.info('Slack: connected in Socket Mode'),
+          () => deps.logger.info({ workspaces }, 'Slack: connected in Socket Mode'),
           (error: unknown) => {
             deps.logger.error({ err: error }, 'Slack: the Socket Mode connection failed');
             throw error;
           },
         )
-      : Promise.resolve(deps.logger.info({ path: SLACK_EVENTS_PATH }, 'Slack: receiving requests over HTTP'));
+      : Promise.resolve(
+          deps.logger.info({ path: SLACK_EVENTS_PATH, workspaces }, 'Slack: receiving requests over HTTP'),
+        );
   // A caller that only mounts must not crash the process on a failed connection; it is logged above.
   ready.catch(() => {});
   return {
