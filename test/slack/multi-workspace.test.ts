@@ -17,6 +17,12 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { type FakeSlack, type FakeWorkspace, type SlackCall, startFakeSlack } from '../helpers/fake-slack.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
 import { eventually, sleep, uniquePrefix } from '../workers/helpers.ts';
+import {
+  Browser,
+  install as installIn,
+  PUBLIC_URL,
+  startInstall as startInstallIn,
+} from './oauth-browser.ts';
 
 /**
  * One deployment in multi-workspace mode (web and workers in one process, queues on
@@ -27,7 +33,6 @@ import { eventually, sleep, uniquePrefix } from '../workers/helpers.ts';
 const SIGNING_SECRET = 'multi-signing-secret';
 const TOKEN_KEY = Buffer.alloc(32, 7).toString('base64');
 const CLIENT = { id: '1111.2222', secret: 'client-secret-multi' };
-const PUBLIC_URL = 'https://teamops.test';
 
 const alpha: FakeWorkspace = { teamId: 'TALPHA', teamName: 'Alpha Corp', installerUserId: 'UALPHA1' };
 const beta: FakeWorkspace = { teamId: 'TBETA', teamName: 'Beta Ltd', installerUserId: 'UBETA1' };
@@ -72,55 +77,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A browser: keeps the cookies the product sets, and reaches PUBLIC_URL at the test server. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-
-  async get(url: string): Promise<Response> {
-    const target = new URL(url.replace(PUBLIC_URL, base));
-    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await fetch(target, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, value] = pair!.split('=');
-      if (/Expires=Thu, 01 Jan 1970/.test(line)) this.cookies.delete(name!);
-      else this.cookies.set(name!, value!);
-    }
-    return response;
-  }
-}
-
-interface InstallStart {
-  browser: Browser;
-  authorizeUrl: URL;
-  page: string;
-}
-
-/** Opens /slack/install and reads the "Add to Slack" link. */
-async function startInstall(browser = new Browser()): Promise<InstallStart> {
-  const response = await browser.get(`${base}/slack/install`);
-  expect(response.status).toBe(200);
-  const page = await response.text();
-  const href = /id="add-to-slack" href="([^"]+)"/.exec(page)?.[1];
-  expect(href).toBeDefined();
-  const decoded = href!.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
-  return { browser, authorizeUrl: new URL(decoded.replaceAll('&amp;', '&')), page };
-}
-
-/** The installer clicks "Add to Slack", then "Allow"; Slack sends the browser back to the product. */
-async function install(
-  workspace: FakeWorkspace,
-): Promise<{ page: string; redirect: string; browser: Browser }> {
-  const { browser, authorizeUrl } = await startInstall();
-  fakeSlack.approveInstall(workspace);
-  const atSlack = await browser.get(authorizeUrl.toString());
-  expect(atSlack.status, `${authorizeUrl} ${await atSlack.clone().text()}`).toBe(302);
-  const redirect = atSlack.headers.get('location')!;
-  const back = await browser.get(redirect);
-  const page = await back.text();
-  expect(back.status, page).toBe(200);
-  return { page, redirect, browser };
-}
+const install = (workspace: FakeWorkspace) => installIn(fakeSlack, base, workspace);
+const startInstall = (browser = new Browser(base)) => startInstallIn(browser);
 
 function slackFor(workspace: FakeWorkspace): SlackRequests {
   return new SlackRequests({
@@ -276,7 +234,7 @@ describe('the OAuth state', () => {
 
   it('refuses a forged state and a state from another browser, and exchanges no code', async () => {
     const exchanges = fakeSlack.callsTo('oauth.v2.access').length;
-    const forger = new Browser();
+    const forger = new Browser(base);
     forger.cookies.set('slack-app-oauth-state', 'forged.c2lnbmF0dXJl');
     const forged = await forger.get(
       `${PUBLIC_URL}/slack/oauth_redirect?code=code-x&state=forged.c2lnbmF0dXJl`,
@@ -286,7 +244,7 @@ describe('the OAuth state', () => {
 
     const { authorizeUrl, browser } = await startInstall();
     const state = authorizeUrl.searchParams.get('state')!;
-    const elsewhere = await new Browser().get(
+    const elsewhere = await new Browser(base).get(
       `${PUBLIC_URL}/slack/oauth_redirect?code=code-y&state=${state}`,
     );
     expect(elsewhere.status).toBe(400);
