@@ -82,9 +82,8 @@ export function createSlackPoster(
         );
         return { posted: false, reason: 'the Slack app is not installed in the workspace' };
       }
-      const heldUntil = await rateLimits.heldUntil(bot.workspace);
-      if (heldUntil !== undefined)
-        throw new PostponedError(heldUntil, `Slack rate limit for ${bot.workspace}`);
+      const slot = await rateLimits.claimSlot(bot.workspace);
+      if (slot !== undefined) throw new PostponedError(slot, `Slack rate limit for ${bot.workspace}`);
       try {
         const result = message.ts
           ? await client.chat.update({

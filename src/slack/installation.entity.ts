@@ -69,7 +69,10 @@ export const SlackOAuthState = defineEntity({
   },
 });
 
-/** A workspace Slack answered 429 for: its posts wait until `until`; other workspaces' do not. */
+/**
+ * A workspace Slack answered 429 for: its posts wait until `until`, then go one per slot from
+ * `nextSlot` on (slack/workspace-rate-limits.ts); other workspaces' posts do not wait.
+ */
 export const SlackRateLimit = defineEntity({
   name: 'SlackRateLimit',
   tableName: 'slack_rate_limits',
@@ -77,5 +80,6 @@ export const SlackRateLimit = defineEntity({
     /** `installation:<id>`, or `bot-token` in single-workspace mode. */
     workspace: p.string().length(64).primary(),
     until: p.datetime(),
+    nextSlot: p.datetime(),
   },
 });

@@ -1,7 +1,12 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261202020501 extends Migration {
-  override name = 'Migration20261202020501';
+/**
+ * Multi-workspace Slack: installations (tokens only sealed, with their key id), the workspaces
+ * an org-wide installation serves, OAuth states (server-side, single use), and per-workspace
+ * rate-limit holds.
+ */
+export class Migration20261202022940 extends Migration {
+  override name = 'Migration20261202022940';
 
   override up(): void | Promise<void> {
     this.addSql(
@@ -20,7 +25,7 @@ export class Migration20261202020501 extends Migration {
     );
 
     this.addSql(
-      `create table "slack_rate_limits" ("workspace" varchar(64) not null, "until" timestamptz not null, primary key ("workspace"));`,
+      `create table "slack_rate_limits" ("workspace" varchar(64) not null, "until" timestamptz not null, "next_slot" timestamptz not null, primary key ("workspace"));`,
     );
 
     this.addSql(
