@@ -12,6 +12,8 @@ export interface SlackCall {
   responseId?: string;
   /** What the fake answered (a posted message's `ts`, an opened view's `id`). */
   response?: Record<string, unknown>;
+  /** When the call arrived (ms since epoch). */
+  at?: number;
 }
 
 export interface FakeSlackUser {
@@ -86,6 +88,11 @@ export class FakeSlack {
   /** The next visit to Slack's authorize page is approved by `workspace`'s installer. */
   approveInstall(workspace: FakeWorkspace): void {
     this.approvals.push(workspace);
+  }
+
+  /** A bot token for `workspace`, as an install through OAuth would issue (bench: no browser). */
+  issueBotToken(workspace: FakeWorkspace): string {
+    return String(this.issueToken(workspace).access_token);
   }
 
   /** The workspace's bot tokens stop working (what an uninstall does in Slack). */
@@ -293,6 +300,7 @@ export class FakeSlack {
   }
 
   private record(call: SlackCall): void {
+    call.at = Date.now();
     this.calls.push(call);
     if (call.responseId !== undefined && !this.replies.has(call.responseId)) {
       this.replies.set(call.responseId, call);
