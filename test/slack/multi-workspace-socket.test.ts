@@ -1,58 +1,30 @@
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { describe, expect, it } from 'vitest';
 import { SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { type FakeSlack, type FakeWorkspace, startFakeSlack } from '../helpers/fake-slack.ts';
+import type { FakeWorkspace } from '../helpers/fake-slack.ts';
 import { FakeSocketMode } from '../helpers/fake-socket-mode.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
-import { eventually, uniquePrefix } from '../workers/helpers.ts';
+import { eventually } from '../workers/helpers.ts';
 import { APP_TOKEN } from './harness.ts';
-import { install, PUBLIC_URL } from './oauth-browser.ts';
+import { install, useMultiWorkspaceProduct } from './multi-workspace-harness.ts';
 
 /** Multi-workspace mode over Socket Mode: installs still go through the browser, events come over the socket. */
 
 const delta: FakeWorkspace = { teamId: 'TDELTA', teamName: 'Delta Co', installerUserId: 'UDELTA1' };
 
-let db: TestDatabase;
-let fakeSlack: FakeSlack;
 let socketMode: FakeSocketMode;
-let runtime: Runtime;
-let base: string;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fakeSlack = await startFakeSlack();
-  socketMode = await FakeSocketMode.start(fakeSlack);
-  fakeSlack.setUser('UDELTA1', { name: 'Dee Delta', email: 'dee@delta.test' });
-  const config = loadConfig({
-    PORT: '0',
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: uniquePrefix('multi-socket'),
-    PUBLIC_URL,
-    SLACK_SIGNING_SECRET: 'socket-signing-secret',
-    SLACK_APP_TOKEN: APP_TOKEN,
-    SLACK_CLIENT_ID: '3333.4444',
-    SLACK_CLIENT_SECRET: 'client-secret-socket',
-    SLACK_STATE_SECRET: 'state-secret-for-the-socket-test',
-    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
-    SLACK_API_URL: fakeSlack.apiUrl,
-  });
-  runtime = await startRuntime(config, pino({ level: 'silent' }), { web: true, worker: false });
-  base = `http://127.0.0.1:${(runtime.server!.address() as AddressInfo).port}`;
-}, 60_000);
-
-afterAll(async () => {
-  await runtime?.stop();
-  await socketMode?.close();
-  await fakeSlack?.close();
-  await db?.drop();
+const product = useMultiWorkspaceProduct({
+  env: { SLACK_APP_TOKEN: APP_TOKEN },
+  worker: false,
+  beforeStart: async (fakeSlack) => {
+    socketMode = await FakeSocketMode.start(fakeSlack);
+    fakeSlack.setUser('UDELTA1', { name: 'Dee Delta', email: 'dee@delta.test' });
+  },
+  afterStop: () => socketMode.close(),
 });
 
 describe('multi-workspace mode over Socket Mode', () => {
   it("installs through the browser, runs the workspace's commands with its token, and pauses on app_uninstalled", async () => {
+    const { fakeSlack, base, runtime } = product;
     // The socket opens with the app-level token; there is no /slack/events route to post to.
     expect(fakeSlack.callsTo('apps.connections.open')[0]?.token).toBe(APP_TOKEN);
     expect((await fetch(`${base}${SLACK_EVENTS_PATH}`, { method: 'POST' })).status).toBe(404);

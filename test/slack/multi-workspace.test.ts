@@ -1,28 +1,30 @@
 import { execFile } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dispatchJob } from '../../src/jobs/jobs.ts';
 import { connectOrm } from '../../src/platform/database.ts';
 import { queryOne } from '../../src/platform/sql.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { TokenCipher } from '../../src/shared/token-crypto.ts';
 import { SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
 import { SlackInstallationStore } from '../../src/slack/oauth/installation-store.ts';
 import { BOT_SCOPES } from '../../src/slack/oauth/scopes.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { type FakeSlack, type FakeWorkspace, type SlackCall, startFakeSlack } from '../helpers/fake-slack.ts';
+import type { TestDatabase } from '../helpers/database.ts';
+import type { FakeSlack, FakeWorkspace, SlackCall } from '../helpers/fake-slack.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
-import { eventually, sleep, uniquePrefix } from '../workers/helpers.ts';
+import { eventually, sleep } from '../workers/helpers.ts';
 import {
   Browser,
+  CLIENT,
   install as installIn,
   PUBLIC_URL,
+  SIGNING_SECRET,
   startInstall as startInstallIn,
-} from './oauth-browser.ts';
+  TOKEN_KEY,
+  useMultiWorkspaceProduct,
+} from './multi-workspace-harness.ts';
 
 /**
  * One deployment in multi-workspace mode (web and workers in one process, queues on
@@ -30,51 +32,30 @@ import {
  * the real /slack/install → Slack's authorize page (the fake's) → /slack/oauth_redirect flow.
  */
 
-const SIGNING_SECRET = 'multi-signing-secret';
-const TOKEN_KEY = Buffer.alloc(32, 7).toString('base64');
-const CLIENT = { id: '1111.2222', secret: 'client-secret-multi' };
-
 const alpha: FakeWorkspace = { teamId: 'TALPHA', teamName: 'Alpha Corp', installerUserId: 'UALPHA1' };
 const beta: FakeWorkspace = { teamId: 'TBETA', teamName: 'Beta Ltd', installerUserId: 'UBETA1' };
 
+// Everything the product logs, at the most detailed level, to look for tokens in.
+const logLines: string[] = [];
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
+const product = useMultiWorkspaceProduct({
+  logger: pino({ level: 'trace' }, sink),
+  beforeStart: async (slack) => {
+    slack.setUser('UALPHA1', { name: 'Ann Alpha', email: 'ann@alpha.test' });
+    slack.setUser('UBETA1', { name: 'Ben Beta', email: 'ben@beta.test' });
+  },
+});
 let db: TestDatabase;
 let fakeSlack: FakeSlack;
 let runtime: Runtime;
 let base: string;
-const logLines: string[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fakeSlack = await startFakeSlack();
-  fakeSlack.setUser('UALPHA1', { name: 'Ann Alpha', email: 'ann@alpha.test' });
-  fakeSlack.setUser('UBETA1', { name: 'Ben Beta', email: 'ben@beta.test' });
-  const config = loadConfig({
-    PORT: '0',
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: uniquePrefix('multi'),
-    PUBLIC_URL,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_CLIENT_ID: CLIENT.id,
-    SLACK_CLIENT_SECRET: CLIENT.secret,
-    SLACK_STATE_SECRET: 'state-secret-for-the-multi-test',
-    TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
-    SLACK_API_URL: fakeSlack.apiUrl,
-  });
-  // Everything the product logs, at the most detailed level, to look for tokens in.
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
-  runtime = await startRuntime(config, pino({ level: 'trace' }, sink), { web: true, worker: true });
-  base = `http://127.0.0.1:${(runtime.server!.address() as AddressInfo).port}`;
-}, 60_000);
-
-afterAll(async () => {
-  await runtime?.stop();
-  await fakeSlack?.close();
-  await db?.drop();
+beforeAll(() => {
+  ({ db, fakeSlack, runtime, base } = product);
 });
 
 const install = (workspace: FakeWorkspace) => installIn(fakeSlack, base, workspace);
