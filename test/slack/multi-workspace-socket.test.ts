@@ -23,7 +23,7 @@ const product = useMultiWorkspaceProduct({
 });
 
 describe('multi-workspace mode over Socket Mode', () => {
-  it("installs through the browser, runs the workspace's commands with its token, and pauses on app_uninstalled", async () => {
+  it("installs through the browser, runs the workspace's commands with its token, and pauses on app_uninstalled and tokens_revoked", async () => {
     const { fakeSlack, base, runtime } = product;
     // The socket opens with the app-level token; there is no /slack/events route to post to.
     expect(fakeSlack.callsTo('apps.connections.open')[0]?.token).toBe(APP_TOKEN);
@@ -58,5 +58,22 @@ describe('multi-workspace mode over Socket Mode', () => {
       }[];
       return rows[0]?.uninstalled_at != null;
     });
+
+    // Installed again, then the bot token revoked: paused the same way.
+    await install(fakeSlack, base, delta);
+    const installed = async () =>
+      (
+        (await runtime.deps.orm.em
+          .fork()
+          .getConnection()
+          .execute(`select uninstalled_at from slack_installations where install_key = 'team:TDELTA'`)) as {
+          uninstalled_at: Date | null;
+        }[]
+      )[0]?.uninstalled_at == null;
+    expect(await installed()).toBe(true);
+    await socketMode.eventsApi(
+      slack.eventPayload({ type: 'tokens_revoked', tokens: { oauth: [], bot: ['UBOTTDELTA'] } }),
+    );
+    await eventually(async () => !(await installed()));
   });
 });

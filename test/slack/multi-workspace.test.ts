@@ -312,6 +312,37 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
   });
 });
 
+describe('Enterprise Grid', () => {
+  it("serves an org-wide installation's workspaces, and finds its token for a workspace's team", async () => {
+    const store = new SlackInstallationStore(runtime.deps.orm, {
+      oauth: { clientId: CLIENT.id, clientSecret: CLIENT.secret },
+      apiUrl: fakeSlack.apiUrl,
+      cipher: new TokenCipher({ current: TOKEN_KEY, old: [] }),
+      logger: pino({ level: 'silent' }),
+    });
+    await store.storeInstallation({
+      team: undefined,
+      enterprise: { id: 'EORG', name: 'Org Inc' },
+      user: { id: 'UORGADMIN', token: undefined, scopes: undefined },
+      bot: { token: 'xoxb-org-wide', scopes: [...BOT_SCOPES], id: 'BORG', userId: 'UBOTORG' },
+      isEnterpriseInstall: true,
+      authVersion: 'v2',
+    });
+    // A request from a workspace of the org (Bolt's authorize source).
+    const forRequest = await store.botFor({
+      teamId: 'TORGWS1',
+      enterpriseId: 'EORG',
+      isEnterpriseInstall: true,
+    });
+    expect(forRequest).toMatchObject({ token: 'xoxb-org-wide', teamId: 'TORGWS1', enterpriseId: 'EORG' });
+    // A worker knows only the team's workspace: the org's token, through the workspaces it served.
+    expect((await store.botFor({ teamId: 'TORGWS1' }))?.token).toBe('xoxb-org-wide');
+    expect(await store.botFor({ teamId: 'TNOTSERVED' })).toBeUndefined();
+    await store.uninstall({ enterpriseId: 'EORG', isEnterpriseInstall: true });
+    expect(await store.botFor({ teamId: 'TORGWS1' })).toBeUndefined();
+  });
+});
+
 describe('token rotation', () => {
   const gamma: FakeWorkspace = {
     teamId: 'TGAMMA',
