@@ -43,7 +43,7 @@ export interface SlackHandle {
 export function mountSlack(
   expressApp: Application,
   deps: SlackDeps & Partial<Pick<AppDeps, 'orm'>>,
-  options: { afterAckConcurrency?: number; refreshMarginMs?: number } = {},
+  options: { afterAckConcurrency?: number } = {},
 ): SlackHandle | undefined {
   const slack = deps.config.slack;
   if (!slack) return undefined;
@@ -54,11 +54,7 @@ export function mountSlack(
   // `authorize` in the installations made through /slack/install (multi-workspace mode).
   let credentials: { token: string } | { authorize: Authorize<boolean> };
   const installations =
-    slack.oauth && deps.orm
-      ? createInstallationStore(deps.config, deps.orm, deps.logger, {
-          refreshMarginMs: options.refreshMarginMs,
-        })
-      : undefined;
+    slack.oauth && deps.orm ? createInstallationStore(deps.config, deps.orm, deps.logger) : undefined;
   if (slack.botToken) {
     credentials = { token: slack.botToken };
   } else if (installations && slack.oauth && deps.orm) {
