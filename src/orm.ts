@@ -14,6 +14,12 @@ import { Message } from './messaging/message.entity.ts';
 import { MessagePrice } from './messaging/message-price.entity.ts';
 import { OutboxMessage } from './outbox/outbox-message.entity.ts';
 import type { Orm } from './platform/database.ts';
+import {
+  SlackInstallation,
+  SlackInstallationWorkspace,
+  SlackOAuthState,
+  SlackRateLimit,
+} from './slack/installation.entity.ts';
 import { MessageStatsDaily } from './stats/message-stats.entity.ts';
 import { Team } from './teams/team.entity.ts';
 
@@ -36,6 +42,10 @@ export const entities = [
   Message,
   MessagePrice,
   MessageStatsDaily,
+  SlackInstallation,
+  SlackInstallationWorkspace,
+  SlackOAuthState,
+  SlackRateLimit,
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -18,7 +18,14 @@ export async function sendInvitationDm(
   if (!details?.slackUserId || details.status !== 'pending' || details.deliveryStatus === 'sent')
     return 'skipped';
   try {
-    await deps.slack.post(invitationDmMessage(details, payload.token));
+    const outcome = await deps.slack.post(details.teamId, invitationDmMessage(details, payload.token));
+    if (!outcome.posted) {
+      await invitations.recordDelivery(details.id, {
+        error: `Slack DM not sent: ${outcome.reason}`,
+        permanent: true,
+      });
+      return 'skipped';
+    }
   } catch (error) {
     if ((error as Error).name === 'UnrecoverableError') {
       await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });
