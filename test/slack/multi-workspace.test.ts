@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dispatchJob } from '../../src/jobs/jobs.ts';
 import { connectOrm } from '../../src/orm.ts';
+import * as metrics from '../../src/platform/metrics.ts';
 import { queryOne } from '../../src/platform/sql.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { TokenCipher } from '../../src/shared/token-crypto.ts';
@@ -476,6 +477,14 @@ describe('Slack rate limits', () => {
     const retryAfterS = 20;
     fakeSlack.throttle(alphaToken, Date.now() + retryAfterS * 1000, retryAfterS);
     fakeSlack.clear();
+    const slackJobRuns = async (outcome: string) =>
+      (await metrics.jobs.get()).values.find(
+        (value) => value.labels.queue === 'slack' && value.labels.outcome === outcome,
+      )?.value ?? 0;
+    const [rateLimitedBefore, retriedBefore] = [
+      await slackJobRuns('rate_limited'),
+      await slackJobRuns('retried'),
+    ];
     const [alphaTeam, betaTeam] = [await teamIdOf(alpha), await teamIdOf(beta)];
     for (let n = 0; n < 4; n += 1) {
       for (const [teamId, channel] of [
@@ -507,5 +516,8 @@ describe('Slack rate limits', () => {
     });
     for (const call of delivered('CALPHA-429')) expect(workspaceOf(call)).toBe('TALPHA');
     expect((await runtime.deps.queues.counts('slack')).failed).toBe(0);
+    // On /metrics the held posts count as rate limited, not as failures to retry.
+    expect(await slackJobRuns('rate_limited')).toBeGreaterThanOrEqual(rateLimitedBefore + 4);
+    expect(await slackJobRuns('retried')).toBe(retriedBefore);
   });
 });
