@@ -38,6 +38,15 @@ const rateLimitEnv = {
   RATE_LIMIT_INVITATIONS: limit(30),
 };
 
+/** 32 bytes in base64: an AES-256 key. */
+const tokenKey = z
+  .string()
+  .trim()
+  .refine(
+    (value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32,
+    'must be 32 bytes in base64 (e.g. openssl rand -base64 32)',
+  );
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const envSchema = z.object({
@@ -75,6 +84,16 @@ const envSchema = z.object({
     .regex(/^xapp-/, 'must be an app-level token starting with xapp-')
     .optional(),
   SLACK_API_URL: optionalUrl(['http:', 'https:']),
+  SLACK_CLIENT_ID: z.string().trim().min(1).optional(),
+  SLACK_CLIENT_SECRET: z.string().trim().min(1).optional(),
+  SLACK_STATE_SECRET: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  TOKEN_ENCRYPTION_KEY: tokenKey.optional(),
+  TOKEN_ENCRYPTION_OLD_KEYS: z
+    .string()
+    .trim()
+    .transform((value) => value.split(',').map((key) => key.trim()))
+    .pipe(z.array(tokenKey))
+    .optional(),
   SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
   MAIL_FROM: z.string().trim().min(3).default('teamops <no-reply@teamops.local>'),
   PUBLIC_URL: optionalUrl(['http:', 'https:']),
@@ -108,10 +127,26 @@ const envSchema = z.object({
 
 export interface SlackConfig {
   signingSecret: string;
-  botToken: string;
+  /** Single-workspace mode: the one workspace's bot token. Undefined in multi-workspace mode. */
+  botToken: string | undefined;
+  /** Multi-workspace mode: workspaces install the app through OAuth (docs/slack.md). */
+  oauth: SlackOAuthConfig | undefined;
   /** Socket Mode instead of HTTP when set. */
   appToken: string | undefined;
   apiUrl: string;
+}
+
+export interface SlackOAuthConfig {
+  clientId: string;
+  clientSecret: string;
+  /** Signs the OAuth state, which is also kept server-side and works once. */
+  stateSecret: string;
+}
+
+/** AES-256-GCM keys for Slack tokens at rest: `current` encrypts, `old` only decrypts (rotation). */
+export interface TokenEncryptionConfig {
+  current: string;
+  old: string[];
 }
 
 export interface Config {
@@ -139,6 +174,8 @@ export interface Config {
   serverSecret: string | undefined;
   rateLimits: RateLimitConfig;
   sms: SmsConfig;
+  /** Undefined without TOKEN_ENCRYPTION_KEY; required in multi-workspace mode. */
+  tokenEncryption: TokenEncryptionConfig | undefined;
 }
 
 /** Requests allowed per window, per API key, per Slack user and per address on the invitation pages. */
@@ -172,6 +209,7 @@ export class ConfigError extends Error {
 
 const slackKeys = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'] as const;
 const slackOptionalKeys = ['SLACK_APP_TOKEN', 'SLACK_API_URL'] as const;
+const oauthKeys = ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET'] as const;
 
 /** Parses the environment; throws a ConfigError whose message is one line naming the setting. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -185,12 +223,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
 
-  const setSlack = [...slackKeys, ...slackOptionalKeys].filter((k) => e[k] !== undefined);
-  const missingSlack = slackKeys.filter((k) => e[k] === undefined);
-  if (setSlack.length > 0 && missingSlack.length > 0) {
-    throw new ConfigError(
-      `${missingSlack.join(' and ')} must be set because ${setSlack.join(', ')} ${setSlack.length === 1 ? 'is' : 'are'} set (Slack settings go together)`,
-    );
+  const slack = slackSettings(e);
+  if (e.TOKEN_ENCRYPTION_OLD_KEYS && !e.TOKEN_ENCRYPTION_KEY) {
+    throw new ConfigError('TOKEN_ENCRYPTION_KEY must be set because TOKEN_ENCRYPTION_OLD_KEYS is set');
   }
 
   if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
@@ -215,15 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queuePrefix: e.QUEUE_PREFIX,
     metricsToken: e.METRICS_TOKEN,
     adminPassword: e.ADMIN_PASSWORD,
-    slack:
-      e.SLACK_SIGNING_SECRET && e.SLACK_BOT_TOKEN
-        ? {
-            signingSecret: e.SLACK_SIGNING_SECRET,
-            botToken: e.SLACK_BOT_TOKEN,
-            appToken: e.SLACK_APP_TOKEN,
-            apiUrl: e.SLACK_API_URL ?? 'https://slack.com/api/',
-          }
-        : undefined,
+    slack,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     publicUrl,
@@ -250,6 +277,52 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
       defaultPrice: e.SMS_DEFAULT_PRICE,
     },
+    tokenEncryption: e.TOKEN_ENCRYPTION_KEY
+      ? { current: e.TOKEN_ENCRYPTION_KEY, old: e.TOKEN_ENCRYPTION_OLD_KEYS ?? [] }
+      : undefined,
+  };
+}
+
+/**
+ * Slack settings go together: none (no Slack), SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN (one
+ * workspace), or SLACK_SIGNING_SECRET with the three OAuth settings and TOKEN_ENCRYPTION_KEY
+ * (any number of workspaces, installed through /slack/install).
+ */
+function slackSettings(e: z.infer<typeof envSchema>): SlackConfig | undefined {
+  const setOAuth = oauthKeys.filter((k) => e[k] !== undefined);
+  if (setOAuth.length > 0 && e.SLACK_BOT_TOKEN !== undefined) {
+    throw new ConfigError(
+      `SLACK_BOT_TOKEN must not be set with ${setOAuth.join(', ')}: a bot token serves one workspace, OAuth installs serve many (choose one mode)`,
+    );
+  }
+  const required = setOAuth.length > 0 ? (['SLACK_SIGNING_SECRET', ...oauthKeys] as const) : slackKeys;
+  const setSlack = [...required, ...slackOptionalKeys].filter((k) => e[k] !== undefined);
+  const missing = required.filter((k) => e[k] === undefined);
+  if (setSlack.length > 0 && missing.length > 0) {
+    throw new ConfigError(
+      `${missing.join(' and ')} must be set because ${setSlack.join(', ')} ${setSlack.length === 1 ? 'is' : 'are'} set (Slack settings go together)`,
+    );
+  }
+  if (!e.SLACK_SIGNING_SECRET) return undefined;
+  const oauth =
+    e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET
+      ? {
+          clientId: e.SLACK_CLIENT_ID,
+          clientSecret: e.SLACK_CLIENT_SECRET,
+          stateSecret: e.SLACK_STATE_SECRET,
+        }
+      : undefined;
+  if (oauth && !e.TOKEN_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      "TOKEN_ENCRYPTION_KEY must be set because SLACK_CLIENT_ID is set (installed workspaces' tokens are stored encrypted)",
+    );
+  }
+  return {
+    signingSecret: e.SLACK_SIGNING_SECRET,
+    botToken: e.SLACK_BOT_TOKEN,
+    oauth,
+    appToken: e.SLACK_APP_TOKEN,
+    apiUrl: e.SLACK_API_URL ?? 'https://slack.com/api/',
   };
 }
 

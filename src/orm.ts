@@ -15,6 +15,12 @@ import { MessagePrice } from './messaging/message-price.entity.ts';
 import { OutboxMessage } from './outbox/outbox-message.entity.ts';
 import type { Orm } from './platform/database.ts';
 import { RateLimitCounter } from './platform/rate-limit-counter.entity.ts';
+import {
+  SlackInstallation,
+  SlackInstallationWorkspace,
+  SlackOAuthState,
+  SlackRateLimit,
+} from './slack/installation.entity.ts';
 import { MessageStatsDaily } from './stats/message-stats.entity.ts';
 import { Team } from './teams/team.entity.ts';
 
@@ -38,6 +44,10 @@ export const entities = [
   MessagePrice,
   MessageStatsDaily,
   RateLimitCounter,
+  SlackInstallation,
+  SlackInstallationWorkspace,
+  SlackOAuthState,
+  SlackRateLimit,
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -93,7 +93,7 @@ export async function startRuntime(
     const deps: HttpDeps = { config, logger, orm, services, queues, rateLimits };
     if (!config.slack) {
       logger.info(
-        'Slack is not configured (no SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN): running without Slack',
+        'Slack is not configured (no SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN or SLACK_CLIENT_ID): running without Slack',
       );
     }
 

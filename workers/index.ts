@@ -10,6 +10,8 @@ import {
 } from '../src/platform/queue.ts';
 import { queryAll } from '../src/platform/sql.ts';
 import { createSlackPoster } from '../src/slack/outbound/slack-poster.ts';
+import { WorkspaceRateLimits } from '../src/slack/workspace-rate-limits.ts';
+import { createInstallationStore, createWorkspaceTokens } from '../src/slack/workspace-tokens.ts';
 import { observeJob } from './observe.ts';
 import { type Processor, processors, type WorkerDeps } from './processors.ts';
 
@@ -20,8 +22,8 @@ const QUEUE_SETTINGS: Record<QueueName, WorkerOptions> = {
   // Recharges lock their member row; many members can be recharged side by side.
   balance: { concurrency: 16 },
   mail: { concurrency: 4 },
-  // Slack allows about one message per second per channel with short bursts; a 429 pauses the
-  // queue. One post at a time per process, so none is in flight when a 429 arrives.
+  // Slack allows about one message per second per channel with short bursts; a 429 holds back
+  // that workspace's posts (src/slack/outbound/slack-poster.ts). One post at a time per process.
   slack: { concurrency: 1, limiter: { max: 10, durationMs: 1_000 } },
   digests: { concurrency: 2 },
   // Mostly waiting on the SMS provider's HTTP API.
@@ -58,7 +60,18 @@ export function startWorkers(
   const full: WorkerDeps = {
     ...deps,
     mailer,
-    slack: deps.slack ?? createSlackPoster(deps.config, deps.queues, deps.logger),
+    slack:
+      deps.slack ??
+      createSlackPoster(
+        deps.config,
+        createWorkspaceTokens(
+          deps.config,
+          createInstallationStore(deps.config, deps.orm, deps.logger),
+          deps.orm,
+        ),
+        new WorkspaceRateLimits(deps.orm),
+        deps.logger,
+      ),
   };
 
   const run = (queue: QueueName) => (job: QueueJob) => observeJob(queue, job, () => runJob(queue, job));

@@ -1,6 +1,6 @@
 import { RateLimitError, UnrecoverableError } from 'bullmq';
 import * as metrics from '../src/platform/metrics.ts';
-import type { QueueJob } from '../src/platform/queue.ts';
+import { PostponedError, type QueueJob } from '../src/platform/queue.ts';
 import { requestIdOfPayload, runInRequestContext } from '../src/platform/request-context.ts';
 
 /**
@@ -25,7 +25,8 @@ export async function observeJob<T>(queue: string, job: QueueJob, run: () => Pro
 }
 
 function outcomeOf(error: unknown, job: QueueJob): string {
-  if (error instanceof RateLimitError) return 'rate_limited';
+  // A queue-wide hold, or one Slack workspace's (the job waits for its slot, no attempt used).
+  if (error instanceof RateLimitError || error instanceof PostponedError) return 'rate_limited';
   if (error instanceof UnrecoverableError) return 'failed';
   return job.attemptsMade + 1 >= job.maxAttempts ? 'failed' : 'retried';
 }

@@ -10,6 +10,7 @@ import { operator } from '../shared/actor.ts';
 import { isDomainError } from '../shared/errors.ts';
 import { formatMoney } from '../shared/money.ts';
 import { registerMessagingCommands } from './messaging.ts';
+import { registerSlackCommands } from './slack.ts';
 import { resolveTeamId, withTeamOptions } from './team-option.ts';
 
 /** The operator's command line: `npm run cli -- <command>`. Prints results; errors are one line, exit 1. */
@@ -126,7 +127,7 @@ class CheckFailed extends Error {}
 async function main(argv: string[]): Promise<number> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, { role: 'cli' });
-  const program = buildProgram({
+  const context: CliContext = {
     print: (line) => console.log(line),
     async withServices(work) {
       // Starting the embedded database takes seconds when no server runs: say so, on stderr
@@ -146,7 +147,9 @@ async function main(argv: string[]): Promise<number> {
         await database.stop();
       }
     },
-  });
+  };
+  const program = buildProgram(context);
+  registerSlackCommands(program, context, config, logger);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -61,8 +61,13 @@ export async function sendDigest(
   const end = new Date(Math.floor(job.scheduledFor / 60_000) * 60_000);
   const report = await buildDigest(orm.em.fork(), payload.teamId, end);
   if (!report) return 'not configured';
-  await dispatchJob(queues, 'slack.post', digestMessage(report), {
-    dedupKey: `digest-${payload.teamId}-${end.toISOString()}`,
-  });
+  await dispatchJob(
+    queues,
+    'slack.post',
+    { teamId: payload.teamId, ...digestMessage(report) },
+    {
+      dedupKey: `digest-${payload.teamId}-${end.toISOString()}`,
+    },
+  );
   return 'posted';
 }

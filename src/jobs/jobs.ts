@@ -70,7 +70,13 @@ export const jobs = {
     attempts: 10,
     backoffMs: 1_000,
   },
-  'slack.post': { queue: 'slack', payload: slackMessageSchema, attempts: 12, backoffMs: 2_000 },
+  /** A message to post in the workspace of team `teamId`, with that workspace's token. */
+  'slack.post': {
+    queue: 'slack',
+    payload: slackMessageSchema.extend({ teamId: id }),
+    attempts: 12,
+    backoffMs: 2_000,
+  },
   /** The team's digest settings changed: bring its job scheduler in line with them. */
   'digest.schedule': { queue: 'digests', payload: z.object({ teamId: id }), attempts: 10, backoffMs: 2_000 },
   /** Built by the team's job scheduler at the configured time. */

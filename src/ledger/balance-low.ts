@@ -127,12 +127,15 @@ async function recharge(
       await enqueueJob(
         tx,
         'slack.post',
-        rechargeNote(state.alerts_channel, after, {
-          amount,
-          masterBalance: posted.masterBalance ?? 0n,
-          rechargedToday: rechargedToday + amount,
-          dailyCap,
-        }),
+        {
+          teamId: state.team_id,
+          ...rechargeNote(state.alerts_channel, after, {
+            amount,
+            masterBalance: posted.masterBalance ?? 0n,
+            rechargedToday: rechargedToday + amount,
+            dailyCap,
+          }),
+        },
         { dedupKey: `recharge-note:${jobId}` },
       );
     }
@@ -150,7 +153,7 @@ async function recharge(
       await enqueueJob(
         tx,
         'slack.post',
-        rechargeUnpaidMessage(owner.slack_user_id, subject, amount, master),
+        { teamId: state.team_id, ...rechargeUnpaidMessage(owner.slack_user_id, subject, amount, master) },
         {
           dedupKey: `recharge-unpaid-owner:${jobId}`,
         },
@@ -164,7 +167,7 @@ async function recharge(
       await enqueueJob(
         tx,
         'slack.post',
-        rechargeUnpaidMessage(state.alerts_channel, subject, amount, master),
+        { teamId: state.team_id, ...rechargeUnpaidMessage(state.alerts_channel, subject, amount, master) },
         {
           dedupKey: `recharge-unpaid-channel:${jobId}`,
         },
@@ -183,9 +186,15 @@ async function alert(
   jobId: string,
 ): Promise<void> {
   if (!state.alerts_channel) return;
-  await enqueueJob(tx, 'slack.post', lowBalanceAlert(state.alerts_channel, subject, level, why), {
-    dedupKey: `low-balance:${jobId}`,
-  });
+  const alertMessage = lowBalanceAlert(state.alerts_channel, subject, level, why);
+  await enqueueJob(
+    tx,
+    'slack.post',
+    { teamId: state.team_id, ...alertMessage },
+    {
+      dedupKey: `low-balance:${jobId}`,
+    },
+  );
 }
 
 function subjectOf(state: MemberState): AlertSubject {

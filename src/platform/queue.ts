@@ -1,5 +1,6 @@
 import {
   createPostgresBackend,
+  DelayedError,
   type JobsOptions,
   type PostgresPoolConfig,
   Queue,
@@ -112,6 +113,20 @@ export interface Queues {
  */
 export function rateLimitedError(): Error {
   return new RateLimitError();
+}
+
+/**
+ * Thrown by a processor whose job must wait until `untilMs` (ms since epoch), for instance
+ * because the Slack workspace it posts to answered 429: the job goes back to the queue as a
+ * delayed job without using up an attempt, and the queue's other jobs carry on meanwhile.
+ */
+export class PostponedError extends Error {
+  override name = 'PostponedError';
+  readonly untilMs: number;
+  constructor(untilMs: number, reason: string) {
+    super(reason);
+    this.untilMs = untilMs;
+  }
 }
 
 /** Thrown by a processor for a job that can never succeed (malformed payload): no more retries. */
@@ -285,6 +300,7 @@ type BullJob = {
   opts: { attempts?: number; delay?: number };
   timestamp: number;
   delay?: number;
+  moveToDelayed(timestamp: number, token?: string): Promise<void>;
 };
 
 function toQueueJob(job: BullJob): QueueJob {
@@ -300,7 +316,15 @@ function toQueueJob(job: BullJob): QueueJob {
 }
 
 function processorFor(processor: JobProcessor) {
-  return (job: BullJob) => processor(toQueueJob(job));
+  return async (job: BullJob, token?: string) => {
+    try {
+      return await processor(toQueueJob(job));
+    } catch (error) {
+      if (!(error instanceof PostponedError)) throw error;
+      await job.moveToDelayed(error.untilMs, token);
+      throw new DelayedError(error.message);
+    }
+  };
 }
 
 function jobOptions(opts: AddOptions = {}): JobsOptions {

@@ -1,12 +1,23 @@
-import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import {
+  App,
+  type Authorize,
+  type Logger as BoltLogger,
+  ExpressReceiver,
+  LogLevel,
+  SocketModeReceiver,
+} from '@slack/bolt';
 import type { Application } from 'express';
+import type { AppDeps } from '../app.ts';
 import type { Logger } from '../logger.ts';
 import type { RateLimits } from '../platform/rate-limits.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
+import { INSTALL_PATH, mountInstallRoutes } from './oauth/install-routes.ts';
+import { registerUninstallListeners } from './oauth/uninstall.ts';
 import { slackRequestGuard } from './request-guard.ts';
 import { Limiter } from './support/limiter.ts';
 import { recordSlackTeam } from './support/observe.ts';
+import { createInstallationStore } from './workspace-tokens.ts';
 
 /** Slack's one request URL: slash commands, interactivity and events all arrive here. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -34,13 +45,49 @@ export interface SlackHandle {
  */
 export function mountSlack(
   expressApp: Application,
-  deps: SlackDeps,
+  deps: SlackDeps & Partial<Pick<AppDeps, 'orm'>>,
   options: { afterAckConcurrency?: number } = {},
 ): SlackHandle | undefined {
   const slack = deps.config.slack;
   if (!slack) return undefined;
   const logger = boltLogger(deps.logger.child({ component: 'slack' }));
   const clientOptions = { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` };
+
+  // One bot token (single-workspace mode), or each request's workspace's own token, found by
+  // `authorize` in the installations made through /slack/install (multi-workspace mode).
+  let credentials: { token: string } | { authorize: Authorize<boolean> };
+  const installations =
+    slack.oauth && deps.orm ? createInstallationStore(deps.config, deps.orm, deps.logger) : undefined;
+  if (slack.botToken) {
+    credentials = { token: slack.botToken };
+  } else if (installations && slack.oauth && deps.orm) {
+    mountInstallRoutes(expressApp, {
+      orm: deps.orm,
+      slack: { ...slack, oauth: slack.oauth },
+      publicUrl: deps.config.publicUrl,
+      installations,
+      logger: deps.logger,
+      slackLogger: logger,
+    });
+    credentials = {
+      authorize: async (source) => {
+        const bot = await installations.botFor(source);
+        if (!bot)
+          throw new Error(
+            `teamops is not installed in Slack workspace ${source.teamId ?? source.enterpriseId}`,
+          );
+        return {
+          botToken: bot.token,
+          botId: bot.botId,
+          botUserId: bot.botUserId,
+          teamId: bot.teamId,
+          enterpriseId: bot.enterpriseId,
+        };
+      },
+    };
+  } else {
+    throw new Error('multi-workspace Slack needs the database (orm) and TOKEN_ENCRYPTION_KEY');
+  }
 
   let app: App<TeamopsContext>;
   let mode: SlackHandle['mode'];
@@ -56,7 +103,7 @@ export function mountSlack(
       // (built from App's clientOptions) must not inherit.
       installerOptions: { clientOptions: { ...clientOptions } },
     });
-    app = new App<TeamopsContext>({ token: slack.botToken, receiver: socket, logger, clientOptions });
+    app = new App<TeamopsContext>({ ...credentials, receiver: socket, logger, clientOptions });
   } else {
     mode = 'http';
     // Before Bolt's own route: timestamps both ways, replays, Slack's retries, per-user limits.
@@ -74,7 +121,7 @@ export function mountSlack(
       endpoints: SLACK_EVENTS_PATH,
       logger,
     });
-    app = new App<TeamopsContext>({ token: slack.botToken, receiver, logger, clientOptions });
+    app = new App<TeamopsContext>({ ...credentials, receiver, logger, clientOptions });
   }
 
   const afterAck = new Limiter(options.afterAckConcurrency ?? AFTER_ACK_CONCURRENCY);
@@ -85,20 +132,24 @@ export function mountSlack(
   });
   app.use(recordSlackTeam);
   registerListeners(app);
+  if (installations) registerUninstallListeners(app, installations);
   app.error(async (error) => {
     deps.logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
+  const workspaces = installations ? `any, installed through ${INSTALL_PATH}` : 'one (SLACK_BOT_TOKEN)';
   const ready =
     mode === 'socket'
       ? app.start().then(
-          () => deps.logger.info('Slack: connected in Socket Mode'),
+          () => deps.logger.info({ workspaces }, 'Slack: connected in Socket Mode'),
           (error: unknown) => {
             deps.logger.error({ err: error }, 'Slack: the Socket Mode connection failed');
             throw error;
           },
         )
-      : Promise.resolve(deps.logger.info({ path: SLACK_EVENTS_PATH }, 'Slack: receiving requests over HTTP'));
+      : Promise.resolve(
+          deps.logger.info({ path: SLACK_EVENTS_PATH, workspaces }, 'Slack: receiving requests over HTTP'),
+        );
   // A caller that only mounts must not crash the process on a failed connection; it is logged above.
   ready.catch(() => {});
   return {

@@ -12,6 +12,8 @@ export interface SlackCall {
   responseId?: string;
   /** What the fake answered (a posted message's `ts`, an opened view's `id`). */
   response?: Record<string, unknown>;
+  /** When the call arrived (ms since epoch). */
+  at?: number;
 }
 
 export interface FakeSlackUser {
@@ -19,7 +21,25 @@ export interface FakeSlackUser {
   email?: string;
 }
 
-type Answer = (args: Record<string, any>) => Record<string, unknown>;
+type Answer = (args: Record<string, any>, token: string | undefined) => Record<string, unknown>;
+
+/** A workspace that can install the app through the fake's OAuth (`/oauth/v2/authorize`, `oauth.v2.access`). */
+export interface FakeWorkspace {
+  teamId: string;
+  teamName: string;
+  /** Who clicks "Allow". */
+  installerUserId: string;
+  /** With token rotation: tokens expire this many seconds after they are issued. */
+  expiresInS?: number;
+}
+
+interface IssuedToken {
+  workspace: FakeWorkspace;
+  botUserId: string;
+  botId: string;
+  expiresAt: number | undefined;
+  revoked: boolean;
+}
 
 /**
  * An in-process Slack Web API: answers the methods teamops calls, records every call, and lets
@@ -35,6 +55,14 @@ export class FakeSlack {
    * FakeSocketMode); unset, the method fails as it does for an app without Socket Mode.
    */
   socketModeUrl: string | undefined;
+  /** The bot tokens the fake's OAuth issued, by token. */
+  readonly tokens = new Map<string, IssuedToken>();
+  /** Who approves the next visit to `/oauth/v2/authorize` (`approveInstall`). */
+  private readonly approvals: FakeWorkspace[] = [];
+  private readonly codes = new Map<string, { workspace: FakeWorkspace; redirectUri: string | undefined }>();
+  private readonly refreshTokens = new Map<string, FakeWorkspace>();
+  /** Tokens whose chat.* calls answer HTTP 429 until the time given (ms). */
+  private readonly throttled = new Map<string, { untilMs: number; retryAfterS: number }>();
   private readonly failures = new Map<string, string[]>();
   private readonly waiters = new Set<() => void>();
   /** response_url posts by id, so waiting for one reply stays cheap when thousands were recorded (bench). */
@@ -55,6 +83,26 @@ export class FakeSlack {
 
   setUser(id: string, user: FakeSlackUser): void {
     this.users.set(id, user);
+  }
+
+  /** The next visit to Slack's authorize page is approved by `workspace`'s installer. */
+  approveInstall(workspace: FakeWorkspace): void {
+    this.approvals.push(workspace);
+  }
+
+  /** A bot token for `workspace`, as an install through OAuth would issue (bench: no browser). */
+  issueBotToken(workspace: FakeWorkspace): string {
+    return String(this.issueToken(workspace).access_token);
+  }
+
+  /** The workspace's bot tokens stop working (what an uninstall does in Slack). */
+  revokeTokens(teamId: string): void {
+    for (const issued of this.tokens.values()) if (issued.workspace.teamId === teamId) issued.revoked = true;
+  }
+
+  /** chat.postMessage / chat.update with `token` answer HTTP 429 (Retry-After) until `untilMs`. */
+  throttle(token: string, untilMs: number, retryAfterS = 1): void {
+    this.throttled.set(token, { untilMs, retryAfterS });
   }
 
   /** The next call to `method` answers `{ok: false, error}`. */
@@ -148,16 +196,111 @@ export class FakeSlack {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
     }
+    if (url.pathname === '/oauth/v2/authorize') {
+      this.authorizePage(url, res);
+      return;
+    }
     const method = url.pathname.replace(/^\/api\//, '');
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? args.token;
+    const throttle = token && method.startsWith('chat.') ? this.throttled.get(token) : undefined;
+    if (throttle && throttle.untilMs > Date.now()) {
+      const body = { ok: false, error: 'ratelimited' };
+      this.record({ method, args, token, response: body });
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(throttle.retryAfterS) })
+        .end(JSON.stringify(body));
+      return;
+    }
     const failures = this.failures.get(method);
     const failure = failures?.shift();
-    const body = failure ? { ok: false, error: failure } : this.answer(method, args);
+    const body = failure
+      ? { ok: false, error: failure }
+      : (this.refuseToken(method, token) ?? this.answer(method, args, token));
     this.record({ method, args, token, response: body });
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   }
 
+  /** Slack's authorize page, once the installer clicked "Allow": back to the app with a code. */
+  private authorizePage(url: URL, res: ServerResponse): void {
+    const workspace = this.approvals.shift();
+    const redirectUri = url.searchParams.get('redirect_uri') ?? undefined;
+    this.record({
+      method: 'oauth/v2/authorize',
+      args: Object.fromEntries(url.searchParams),
+      token: undefined,
+    });
+    if (!workspace || !redirectUri) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('no installer is waiting');
+      return;
+    }
+    const code = `code-${workspace.teamId}-${++this.sequence}`;
+    this.codes.set(code, { workspace, redirectUri });
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', url.searchParams.get('state') ?? '');
+    res.writeHead(302, { location: back.toString() }).end();
+  }
+
+  /** Tokens the fake issued and then revoked, or that expired, are refused like Slack refuses them. */
+  private refuseToken(method: string, token: string | undefined): Record<string, unknown> | undefined {
+    if (method === 'oauth.v2.access' || !token) return undefined;
+    const issued = this.tokens.get(token);
+    if (issued?.revoked) return { ok: false, error: 'token_revoked' };
+    if (issued?.expiresAt !== undefined && issued.expiresAt <= Date.now())
+      return { ok: false, error: 'token_expired' };
+    return undefined;
+  }
+
+  private issueToken(workspace: FakeWorkspace): Record<string, unknown> {
+    const access = `xoxb-${workspace.teamId}-${++this.sequence}-${Math.random().toString(36).slice(2)}`;
+    const expiresAt =
+      workspace.expiresInS === undefined ? undefined : Date.now() + workspace.expiresInS * 1000;
+    this.tokens.set(access, {
+      workspace,
+      botUserId: `UBOT${workspace.teamId}`,
+      botId: `B${workspace.teamId}`,
+      expiresAt,
+      revoked: false,
+    });
+    const rotation: Record<string, unknown> = {};
+    if (workspace.expiresInS !== undefined) {
+      const refresh = `xoxe-1-${workspace.teamId}-${++this.sequence}`;
+      this.refreshTokens.set(refresh, workspace);
+      rotation.refresh_token = refresh;
+      rotation.expires_in = workspace.expiresInS;
+    }
+    return { access_token: access, ...rotation };
+  }
+
+  private oauthAccess(args: Record<string, any>): Record<string, unknown> {
+    if (args.grant_type === 'refresh_token') {
+      const workspace = this.refreshTokens.get(args.refresh_token);
+      if (!workspace) return { ok: false, error: 'invalid_refresh_token' };
+      // Slack's refresh tokens are single-use too.
+      this.refreshTokens.delete(args.refresh_token);
+      return { ok: true, token_type: 'bot', ...this.issueToken(workspace) };
+    }
+    const grant = this.codes.get(args.code);
+    if (!grant) return { ok: false, error: 'invalid_code' };
+    this.codes.delete(args.code);
+    if (grant.redirectUri !== args.redirect_uri) return { ok: false, error: 'bad_redirect_uri' };
+    const { workspace } = grant;
+    return {
+      ok: true,
+      app_id: 'A0TEAMOPS',
+      authed_user: { id: workspace.installerUserId },
+      scope: 'commands,chat:write,chat:write.public,users:read,users:read.email,im:write',
+      token_type: 'bot',
+      bot_user_id: `UBOT${workspace.teamId}`,
+      team: { id: workspace.teamId, name: workspace.teamName },
+      enterprise: null,
+      is_enterprise_install: false,
+      ...this.issueToken(workspace),
+    };
+  }
+
   private record(call: SlackCall): void {
+    call.at = Date.now();
     this.calls.push(call);
     if (call.responseId !== undefined && !this.replies.has(call.responseId)) {
       this.replies.set(call.responseId, call);
@@ -173,19 +316,37 @@ export class FakeSlack {
     return `1700000000.${String(this.sequence).padStart(6, '0')}`;
   }
 
-  private answer(method: string, args: Record<string, any>): Record<string, unknown> {
+  private answer(
+    method: string,
+    args: Record<string, any>,
+    token: string | undefined,
+  ): Record<string, unknown> {
     const answers: Record<string, Answer> = {
       'apps.connections.open': () =>
         this.socketModeUrl ? { ok: true, url: this.socketModeUrl } : { ok: false, error: 'invalid_auth' },
-      'auth.test': () => ({
-        ok: true,
-        url: 'https://fake.slack.com/',
-        team: 'Fake',
-        user: 'teamops',
-        team_id: 'T0FAKE',
-        user_id: this.botUserId,
-        bot_id: 'B0FAKE',
-      }),
+      'oauth.v2.access': (a) => this.oauthAccess(a),
+      'auth.test': (_a, t) => {
+        const issued = t ? this.tokens.get(t) : undefined;
+        return issued
+          ? {
+              ok: true,
+              url: `https://${issued.workspace.teamId.toLowerCase()}.slack.com/`,
+              team: issued.workspace.teamName,
+              user: 'teamops',
+              team_id: issued.workspace.teamId,
+              user_id: issued.botUserId,
+              bot_id: issued.botId,
+            }
+          : {
+              ok: true,
+              url: 'https://fake.slack.com/',
+              team: 'Fake',
+              user: 'teamops',
+              team_id: 'T0FAKE',
+              user_id: this.botUserId,
+              bot_id: 'B0FAKE',
+            };
+      },
       'chat.postMessage': (a) => ({
         ok: true,
         channel: a.channel,
@@ -217,7 +378,7 @@ export class FakeSlack {
         };
       },
     };
-    return answers[method]?.(args) ?? { ok: false, error: 'unknown_method' };
+    return answers[method]?.(args, token) ?? { ok: false, error: 'unknown_method' };
   }
 }
 

@@ -54,4 +54,49 @@ describe('configuration', () => {
       /^SLACK_BOT_TOKEN must be a bot token/,
     );
   });
+
+  describe('multi-workspace Slack (OAuth)', () => {
+    const key = Buffer.alloc(32, 1).toString('base64');
+    const oauth = {
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_CLIENT_ID: '123.456',
+      SLACK_CLIENT_SECRET: 'client-secret',
+      SLACK_STATE_SECRET: 'a-state-secret-of-some-length',
+      TOKEN_ENCRYPTION_KEY: key,
+    };
+
+    it('takes the OAuth settings and the token key', () => {
+      const config = loadConfig(oauth);
+      expect(config.slack?.botToken).toBeUndefined();
+      expect(config.slack?.oauth).toEqual({
+        clientId: '123.456',
+        clientSecret: 'client-secret',
+        stateSecret: 'a-state-secret-of-some-length',
+      });
+      expect(config.tokenEncryption).toEqual({ current: key, old: [] });
+    });
+
+    it.each([
+      [
+        { ...oauth, SLACK_BOT_TOKEN: 'xoxb-1' },
+        'SLACK_BOT_TOKEN must not be set with SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET: a bot token serves one workspace, OAuth installs serve many (choose one mode)',
+      ],
+      [
+        { SLACK_SIGNING_SECRET: 's', SLACK_CLIENT_ID: '1.2' },
+        'SLACK_CLIENT_SECRET and SLACK_STATE_SECRET must be set because SLACK_SIGNING_SECRET, SLACK_CLIENT_ID are set',
+      ],
+      [
+        { ...oauth, TOKEN_ENCRYPTION_KEY: undefined },
+        /^TOKEN_ENCRYPTION_KEY must be set because SLACK_CLIENT_ID is set/,
+      ],
+      [{ ...oauth, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' }, /^TOKEN_ENCRYPTION_KEY must be 32 bytes in base64/],
+      [
+        { ...oauth, TOKEN_ENCRYPTION_OLD_KEYS: `${key},nope` },
+        /^TOKEN_ENCRYPTION_OLD_KEYS must be 32 bytes in base64/,
+      ],
+      [{ ...oauth, SLACK_STATE_SECRET: 'short' }, 'SLACK_STATE_SECRET must be at least 16 characters'],
+    ])('refuses in one line: %o', (env, message) => {
+      expect(() => loadConfig(env)).toThrow(message);
+    });
+  });
 });

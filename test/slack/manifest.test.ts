@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
+import { OAUTH_REDIRECT_PATH } from '../../src/slack/oauth/install-routes.ts';
+import { BOT_SCOPES } from '../../src/slack/oauth/scopes.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -20,7 +22,7 @@ interface Manifest {
       should_escape: boolean;
     }[];
   };
-  oauth_config: { scopes: { bot: string[] } };
+  oauth_config: { redirect_urls: string[]; scopes: { bot: string[] } };
   settings: {
     event_subscriptions: { request_url: string; bot_events: string[] };
     interactivity: { is_enabled: boolean; request_url: string };
@@ -63,7 +65,14 @@ describe('manifest.yml', () => {
     expect(team!.usage_hint.length).toBeGreaterThan(0);
     expect(team!.usage_hint.length).toBeLessThanOrEqual(1_000);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual([
+      'app_home_opened',
+      'app_uninstalled',
+      'tokens_revoked',
+    ]);
+    expect(manifest.oauth_config.redirect_urls).toEqual([
+      `https://teamops.example.com${OAUTH_REDIRECT_PATH}`,
+    ]);
     for (const url of [
       team!.url,
       manifest.settings.interactivity.request_url,
@@ -86,5 +95,7 @@ describe('manifest.yml', () => {
     );
     for (const scope of IMPLIED_SCOPES) needed.add(scope);
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...needed].sort());
+    // What /slack/install asks a workspace for.
+    expect([...BOT_SCOPES].sort()).toEqual([...manifest.oauth_config.scopes.bot].sort());
   });
 });

@@ -98,7 +98,7 @@ describe('the Slack queue', () => {
       await dispatchJob(
         queues,
         'slack.post',
-        { channel: 'CRATE', text: `message ${n}` },
+        { teamId: 1, channel: 'CRATE', text: `message ${n}` },
         { dedupKey: `rate-${n}` },
       );
     }
@@ -121,7 +121,7 @@ describe('the Slack queue', () => {
     await dispatchJob(
       queues,
       'slack.post',
-      { channel: 'CGONE', text: 'into the void' },
+      { teamId: 1, channel: 'CGONE', text: 'into the void' },
       { dedupKey: 'gone-1' },
     );
     await eventually(async () => (await queues.counts('slack')).failed === 1, { message: 'failed job' });
@@ -130,7 +130,12 @@ describe('the Slack queue', () => {
   });
 
   it('posts a redelivered job only once', async () => {
-    await dispatchJob(queues, 'slack.post', { channel: 'CONCE', text: 'only once' }, { dedupKey: 'once-1' });
+    await dispatchJob(
+      queues,
+      'slack.post',
+      { teamId: 1, channel: 'CONCE', text: 'only once' },
+      { dedupKey: 'once-1' },
+    );
     await eventually(() => slack.delivered('CONCE').length === 1);
     // The same job again (kept completed, so the queue itself would ignore it): drop it from the
     // queue's memory and add it again, as a relay might after losing the queue's data.
@@ -156,7 +161,7 @@ describe('the Slack queue', () => {
       await dispatchJob(
         queues,
         'slack.post',
-        { channel: 'CONCE', text: 'only once' },
+        { teamId: 1, channel: 'CONCE', text: 'only once' },
         { dedupKey: 'once-1' },
       );
       await eventually(async () => (await queues.counts('slack')).completed === 1);

@@ -24,7 +24,8 @@ const STYLE = trusted(`
   .muted { color: #616061; }
 `);
 
-function page(title: string, content: Markup): string {
+/** A page of the product, in its one style; `content` is the body. */
+export function page(title: string, content: Markup): string {
   return html`<!doctype html>
 <html lang="en">
 <head>

@@ -26,7 +26,14 @@ export async function sendInvitationDm(
   const token = await requireToken(invitations, details);
   try {
     // Posted from this job, not through `slack.post`: a queued post would keep the token in Redis.
-    await deps.slack.post(invitationDmMessage(details, token));
+    const outcome = await deps.slack.post(details.teamId, invitationDmMessage(details, token));
+    if (!outcome.posted) {
+      await invitations.recordDelivery(details.id, {
+        error: `Slack DM not sent: ${outcome.reason}`,
+        permanent: true,
+      });
+      return 'skipped';
+    }
   } catch (error) {
     if ((error as Error).name === 'UnrecoverableError') {
       await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });
