@@ -12,7 +12,7 @@ import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';
 import type { Actor } from '../shared/actor.ts';
-import { ForbiddenError, ValidationError } from '../shared/errors.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
@@ -103,6 +103,11 @@ export class LedgerService {
     requireManager(caller, 'move money');
     const teamId = callerTeam(caller);
     const member = findMember();
+    if (kind === 'credit' && member.sharesMasterBalance) {
+      throw new ConflictError(
+        `${member.name} sends from the master balance and has no balance of its own to credit`,
+      );
+    }
     const result = await this.post({
       teamId,
       kind,

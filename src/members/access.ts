@@ -188,8 +188,10 @@ export async function findMemberView(em: EntityManager, teamId: number, ref: Mem
 }
 
 /** The columns of a MemberRow, from a `members m`. */
-export const MEMBER_COLUMNS =
-  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id, m.created_at, m.closed_at';
+export const MEMBER_COLUMNS = [
+  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id',
+  'm.username, m.key_id, m.shares_master_balance, m.created_at, m.closed_at',
+].join(', ');
 
 /** The condition on `m` that finds a member by reference; closed members are found by id only. */
 function memberLookup(ref: MemberRef): { where: string; value: string | number } {

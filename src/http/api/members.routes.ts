@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { AppDeps } from '../../app.ts';
 import type { MoveResult } from '../../ledger/ledger.service.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import { memberJson, money, teamJson } from './json.ts';
 import { actorOf, amountField, bodyOf, optional, parseMemberRef, text } from './request.ts';
 
@@ -43,6 +44,19 @@ export function register(router: Router, { services }: AppDeps): void {
         daily_cap: money(member.autoRecharge.dailyCap),
       },
     });
+  });
+
+  router.patch('/members/:member', async (req, res) => {
+    const body = bodyOf(req);
+    if (body.shares_master_balance !== undefined && typeof body.shares_master_balance !== 'boolean') {
+      throw new ValidationError('shares_master_balance', 'shares_master_balance must be true or false');
+    }
+    const member = await services.members.update(actorOf(req), ref(req.params.member), {
+      name: body.name == null ? null : text(body.name, 'name'),
+      username: body.username == null ? null : text(body.username, 'username'),
+      sharesMasterBalance: (body.shares_master_balance as boolean | undefined) ?? null,
+    });
+    res.json(memberJson(member));
   });
 
   router.post('/members/:member/enable', async (req, res) => {

@@ -211,6 +211,9 @@ const schemas: Record<string, Schema> = {
     balance: money,
     api_key: string('The key, masked: only its first characters'),
     slack_user_id: nullable(string()),
+    username: string('Login name for Textmagic clients; unique, changeable'),
+    key_id: string('Public account id (8 hex characters): the api_key of Vonage clients'),
+    shares_master_balance: { type: 'boolean', description: 'Sends are paid from the master balance' },
     created_at: dateTime,
     closed_at: nullable(dateTime),
   }),
@@ -408,6 +411,23 @@ const paths: Record<string, PathItem> = {
       parameters: [memberParam],
       responses: { '200': ok('The member', ref('MemberDetails')), ...errors('403', '404', '422') },
     }),
+    patch: operation(
+      'members',
+      'updateMember',
+      'Rename a member, change its username (members may change their own), or switch how its sends are paid',
+      {
+        parameters: [memberParam],
+        requestBody: body({
+          type: 'object',
+          properties: {
+            name: string(),
+            username: string(),
+            shares_master_balance: { type: 'boolean' },
+          },
+        }),
+        responses: { '200': ok('The member', ref('Member')), ...errors('403', '404', '409', '422') },
+      },
+    ),
     delete: operation('members', 'closeMember', 'Close a sub-account: its balance returns to the master', {
       parameters: [memberParam],
       responses: {
