@@ -9,6 +9,7 @@ import * as statsRoutes from './http/api/stats.routes.ts';
 import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
 import { mountSmsTo } from './http/compat/smsto.ts';
 import { mountTextmagic } from './http/compat/textmagic.ts';
+import { mountVonage } from './http/compat/vonage.ts';
 import { mountInvitationPages } from './http/invitations.routes.ts';
 import { mountProviderReports } from './http/provider-reports.routes.ts';
 import { createHttpApp, type HttpDeps, listen } from './http/server.ts';
@@ -100,6 +101,7 @@ export async function startRuntime(
           (express) => mountOpenApiDocument(express),
           (express) => mountTextmagic(express, deps),
           (express) => mountSmsTo(express, deps),
+          (express) => mountVonage(express, deps),
         ],
       });
       if (slack) {

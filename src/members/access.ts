@@ -139,11 +139,12 @@ export function requireSelfOrManager(caller: Caller, member: IMember, what: stri
   requireManager(caller, what);
 }
 
-export type MemberRef = { id: number } | { email: string } | { slackUserId: string };
+export type MemberRef = { id: number } | { email: string } | { slackUserId: string } | { keyId: string };
 
 export function describeRef(ref: MemberRef): string {
   if ('id' in ref) return `#${ref.id}`;
   if ('email' in ref) return ref.email;
+  if ('keyId' in ref) return ref.keyId;
   return `<@${ref.slackUserId}>`;
 }
 
@@ -159,6 +160,12 @@ export async function findMember(em: EntityManager, teamId: number, ref: MemberR
     member = await em.findOne(
       Member,
       { team: teamId, email: { $ilike: ref.email.replace(/[\\%_]/g, '\\$&') }, status: { $ne: 'closed' } },
+      { populate: ['team'] },
+    );
+  } else if ('keyId' in ref) {
+    member = await em.findOne(
+      Member,
+      { team: teamId, keyId: ref.keyId.toLowerCase() },
       { populate: ['team'] },
     );
   } else {
@@ -198,5 +205,6 @@ function memberLookup(ref: MemberRef): { where: string; value: string | number }
   if ('id' in ref) return { where: 'm.id = ?', value: ref.id };
   if ('email' in ref)
     return { where: "lower(m.email) = lower(?) and m.status <> 'closed'", value: ref.email };
+  if ('keyId' in ref) return { where: 'm.key_id = lower(?)', value: ref.keyId };
   return { where: "m.slack_user_id = ? and m.status <> 'closed'", value: ref.slackUserId };
 }

@@ -10,6 +10,7 @@ import * as statsRoutes from '../../src/http/api/stats.routes.ts';
 import * as teamAdminRoutes from '../../src/http/api/team-admin.routes.ts';
 import { mountSmsTo } from '../../src/http/compat/smsto.ts';
 import { mountTextmagic } from '../../src/http/compat/textmagic.ts';
+import { mountVonage } from '../../src/http/compat/vonage.ts';
 import { createHttpApp, type HttpDeps } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Queues } from '../../src/platform/queue.ts';
@@ -52,6 +53,7 @@ export function useHttp(harness: ServiceHarness): HttpClient {
         (express) => mountOpenApiDocument(express),
         (express) => mountTextmagic(express, deps),
         (express) => mountSmsTo(express, deps),
+        (express) => mountVonage(express, deps),
       ],
     });
     server = await new Promise<Server>((resolve) => {

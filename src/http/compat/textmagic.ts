@@ -1,6 +1,8 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { AppDeps, Services } from '../../app.ts';
 import type { MemberRef } from '../../members/access.ts';
+import { managesMembers } from '../../members/member.entity.ts';
+import type { MemberView } from '../../members/views.ts';
 import { isDomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';
@@ -25,6 +27,17 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
   router.use(noStore);
   router.use(express.json({ limit: '64kb' }), express.urlencoded({ extended: false, limit: '64kb' }));
   router.use(authenticate(services));
+  // Only the parent and administrators manage sub-accounts; Textmagic answers anyone else 401.
+  router.use(async (req, _res, next) => {
+    try {
+      if (!managesMembers(req.member!.role)) {
+        throw new UnauthenticatedError('Only the parent account and administrators can manage sub-accounts');
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
 
   router.get('/', async (req, res) => {
     const actor = actorOf(req);
@@ -32,6 +45,10 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
       services.members.list(actor, {
         page: numberQuery(req.query.page, 'page'),
         limit: numberQuery(req.query.limit, 'limit') ?? 10,
+        // Sub-accounts only: the parent is not one, a pending invitee is not an account yet, and
+        // a closed sub-account is gone, as on Textmagic.
+        subaccountsOnly: true,
+        statuses: SUBACCOUNT_STATUSES,
       }),
       services.teams.get(actor),
     ]);
@@ -49,6 +66,7 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
       services.members.show(actor, subaccountRef(req.params.id)),
       services.teams.get(actor),
     ]);
+    if (!isSubaccount(member)) throw noSuchSubaccount(req.params.id);
     res.json(textmagicUser(member, team));
   });
 
@@ -71,7 +89,10 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
   });
 
   router.delete('/:id', async (req, res) => {
-    await services.members.close(actorOf(req), subaccountRef(req.params.id));
+    const actor = actorOf(req);
+    const member = await services.members.show(actor, subaccountRef(req.params.id));
+    if (!isSubaccount(member)) throw noSuchSubaccount(req.params.id);
+    await services.members.close(actor, { id: member.id });
     res.status(204).end();
   });
 
@@ -84,7 +105,7 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
 
 /**
  * HTTP Basic `username:apiKey`, or the X-TM-Username / X-TM-Key headers. The key finds the
- * member; the username must be that member's email, as a Textmagic username names its account.
+ * member; the username must be that member's username (or its email, which names it too).
  */
 function authenticate(services: Services): RequestHandler {
   return async (req, _res, next) => {
@@ -92,12 +113,13 @@ function authenticate(services: Services): RequestHandler {
       const credentials = textmagicCredentials(req);
       if (!credentials) {
         throw new UnauthenticatedError(
-          'Send your username (your email) and API key with HTTP Basic auth or the X-TM-Username and X-TM-Key headers',
+          'Send your username and API key with HTTP Basic auth or the X-TM-Username and X-TM-Key headers',
         );
       }
       const member = await services.members.authenticateApiKey(credentials.key);
-      if (!member.email || member.email.toLowerCase() !== credentials.username.trim().toLowerCase()) {
-        throw new UnauthenticatedError('The username does not belong to this API key; use your email');
+      const username = credentials.username.trim().toLowerCase();
+      if (username !== member.username.toLowerCase() && username !== member.email?.toLowerCase()) {
+        throw new UnauthenticatedError('The username does not belong to this API key');
       }
       req.member = member;
       next();
@@ -119,10 +141,21 @@ function textmagicCredentials(req: Request): { username: string; key: string } |
   return { username: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
 }
 
+const SUBACCOUNT_STATUSES = ['active', 'inactive'] as const;
+
+/** What Textmagic would call a sub-account: not the parent, not a pending invitee, not closed. */
+function isSubaccount(member: MemberView): boolean {
+  return member.role !== 'owner' && (SUBACCOUNT_STATUSES as readonly string[]).includes(member.status);
+}
+
+function noSuchSubaccount(value: unknown): NotFoundError {
+  return new NotFoundError(`There is no sub-account ${String(value)}`);
+}
+
 /** Textmagic ids are numeric; anything else names no sub-account. */
 function subaccountRef(value: unknown): MemberRef {
   const id = numericId(value);
-  if (id === null) throw new NotFoundError(`There is no sub-account ${String(value)}`);
+  if (id === null) throw noSuchSubaccount(value);
   return { id };
 }
 
@@ -135,14 +168,21 @@ export function textmagicError(code: number, message: string, field?: string): T
 }
 
 /**
- * Validation is 400 (Textmagic's), with the message under the field at fault; the rest keeps the
- * native API's status (401, 403, 404, 402 insufficient funds, 409 conflict).
+ * Only the codes Textmagic documents: 400 for anything wrong with the request (validation, a
+ * duplicate invitation, a refused change), 401 for credentials and for a key that may not do
+ * this (Textmagic has no 403), 404, 429 and 5xx. Messages go under the field at fault.
  */
+export function textmagicStatus(status: number): number {
+  if (status === 403) return 401;
+  if (status === 401 || status === 404 || status === 429 || status >= 500) return status;
+  return 400;
+}
+
 function errorHandler(logger: AppDeps['logger']): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const { status, body } = describeError(error);
     if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
-    const code = error instanceof ValidationError ? 400 : status;
+    const code = textmagicStatus(status);
     if (code === 401) res.set('WWW-Authenticate', 'Basic realm="teamops"');
     res
       .status(code)
