@@ -25,6 +25,8 @@ export interface HttpResponse {
 }
 
 export interface HttpClient {
+  /** The instance's base URL, for clients that take a host (the providers' SDKs). */
+  url(): string;
   request(
     method: string,
     path: string,
@@ -63,6 +65,7 @@ export function useHttp(harness: ServiceHarness): HttpClient {
   });
   afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
   return {
+    url: () => base,
     async request(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       let body: string | undefined;
