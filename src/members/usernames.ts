@@ -22,11 +22,14 @@ export function usernameBase(name: string, email: string | null): string {
 
 /**
  * A username nobody has yet (usernames are unique across all teams, case-insensitively, as a
- * login name must be): the base itself, or the base with the first free number. Two creations
- * racing for the same name meet the unique index, and the loser is told to try again.
+ * login name must be): the base itself, or the base with the first free number. Call it inside
+ * the transaction that inserts the member: creations wanting the same base wait for each other
+ * (a transaction lock on the base), so the second sees the first's row and takes the next number
+ * instead of failing on the unique index.
  */
 export async function freeUsername(em: EntityManager, name: string, email: string | null): Promise<string> {
   const base = usernameBase(name, email);
+  await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`username:${base}`]);
   const taken = new Set(
     (
       await queryAll<{ u: string }>(
