@@ -172,6 +172,16 @@ describe('member list and card', () => {
     expect(shown).toContain('$0.10');
     expect(shown).toContain('below $10.00 add $50.00');
   });
+
+  it('shows the username and key id (Textmagic and Vonage logins), and who pays for a shared member', () => {
+    const card = memberCardBlocks(
+      { ...member(4, { username: 'uma', keyId: '0a1b2c3d', sharesMasterBalance: true }), autoRecharge: null },
+      team,
+    );
+    const shown = text(card);
+    expect(shown).toContain('`uma` · `0a1b2c3d`');
+    expect(shown).toContain('sends from the master balance');
+  });
 });
 
 describe('approval message', () => {
