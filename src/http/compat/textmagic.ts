@@ -2,11 +2,17 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Req
 import type { AppDeps, Services } from '../../app.ts';
 import type { MemberRef } from '../../members/access.ts';
 import { managesMembers } from '../../members/member.entity.ts';
-import type { MemberView } from '../../members/views.ts';
 import { isDomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';
-import { noStore, numberQuery, numericId } from './params.ts';
+import {
+  basicCredentials,
+  isSubaccount,
+  noStore,
+  numberQuery,
+  numericId,
+  SUBACCOUNT_STATUSES,
+} from './params.ts';
 import { textmagicUser } from './textmagic-user.ts';
 
 /** Textmagic's error body; `code` repeats the HTTP status, as Textmagic does. */
@@ -133,19 +139,8 @@ function textmagicCredentials(req: Request): { username: string; key: string } |
   const username = req.get('x-tm-username');
   const key = req.get('x-tm-key');
   if (username && key) return { username, key };
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.get('authorization') ?? '');
-  if (!basic) return null;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return null;
-  return { username: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
-}
-
-const SUBACCOUNT_STATUSES = ['active', 'inactive'] as const;
-
-/** What Textmagic would call a sub-account: not the parent, not a pending invitee, not closed. */
-function isSubaccount(member: MemberView): boolean {
-  return member.role !== 'owner' && (SUBACCOUNT_STATUSES as readonly string[]).includes(member.status);
+  const basic = basicCredentials(req.get('authorization'));
+  return basic && { username: basic.username, key: basic.password };
 }
 
 function noSuchSubaccount(value: unknown): NotFoundError {

@@ -7,7 +7,7 @@ import { NotFoundError, UnauthenticatedError, ValidationError } from '../../shar
 import { microsToNumber } from '../../shared/money.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';
-import { noStore } from './params.ts';
+import { basicCredentials, isSubaccount, noStore, SUBACCOUNT_STATUSES } from './params.ts';
 
 /**
  * The Vonage Subaccounts API at /accounts/{api_key}/…, for clients written against Vonage
@@ -165,7 +165,6 @@ export function mountVonage(app: Express, { services, logger }: AppDeps): void {
   app.use('/accounts/:apiKey', router);
 }
 
-const SUBACCOUNT_STATUSES = ['active', 'inactive'] as const;
 /** Money moved between the master balance and a member: what Vonage calls balance transfers. */
 const BALANCE_KINDS: readonly TransferKind[] = ['credit', 'debit', 'auto_recharge', 'close_out'];
 
@@ -173,16 +172,14 @@ const BALANCE_KINDS: readonly TransferKind[] = ['credit', 'debit', 'auto_recharg
 function authenticate(services: Services): RequestHandler {
   return async (req, _res, next) => {
     try {
-      const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.get('authorization') ?? '');
-      const decoded = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : '';
-      const colon = decoded.indexOf(':');
-      if (colon <= 0) {
+      const basic = basicCredentials(req.get('authorization'));
+      if (!basic) {
         throw new UnauthenticatedError(
           'Send your api_key (key id) and api_secret (API key) with HTTP Basic auth',
         );
       }
-      const member = await services.members.authenticateApiKey(decoded.slice(colon + 1));
-      if (member.keyId !== decoded.slice(0, colon).trim().toLowerCase()) {
+      const member = await services.members.authenticateApiKey(basic.password);
+      if (member.keyId !== basic.username.trim().toLowerCase()) {
         throw new UnauthenticatedError('You did not provide correct credentials');
       }
       req.member = member;
@@ -223,9 +220,7 @@ async function subaccount(
   const member = await services.members.show(actorOf(req), { keyId }).catch((error) => {
     throw error instanceof NotFoundError ? notFound() : error;
   });
-  if (member.role === 'owner' || !(SUBACCOUNT_STATUSES as readonly string[]).includes(member.status)) {
-    throw notFound();
-  }
+  if (!isSubaccount(member)) throw notFound();
   return member;
 }
 
