@@ -26,12 +26,14 @@ it('conserves money moved concurrently through SMS.to, Vonage and Textmagic', {
     members.push({ id: member.id, keyId: member.keyId });
   }
   const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)]!;
-  const amount = () => (Math.floor(Math.random() * 5000) / 100 + 0.01).toFixed(2);
+  // Small amounts against a large master balance, so most moves succeed and refusals stay the exception.
+  const amount = () => (Math.floor(Math.random() * 500) / 100 + 0.01).toFixed(2);
   const vonageAuth = basic(owner.keyId, owner.apiKey);
 
-  const operations = Array.from({ length: OPERATIONS }, () => {
+  const operations = Array.from({ length: OPERATIONS }, (_, index) => {
     const m = pick(members);
-    const roll = Math.random();
+    // Closing comes last, so the moves before it find their members open.
+    const roll = index < OPERATIONS - 12 ? Math.random() * 0.9 : 0.9 + Math.random() * 0.1;
     if (roll < 0.3)
       return () =>
         http.request('GET', `/v1/team/user/${m.id}/credit?amount=${amount()}`, {
@@ -71,7 +73,7 @@ it('conserves money moved concurrently through SMS.to, Vonage and Textmagic', {
     }),
   );
   expect(statuses.filter((s) => s >= 500)).toEqual([]);
-  expect(statuses.filter((s) => s < 300).length).toBeGreaterThan(OPERATIONS / 3);
+  expect(statuses.filter((s) => s < 300).length).toBeGreaterThan(OPERATIONS / 2);
 
   const totals = await queryOne<{ held: string; negative: string; moved: string }>(
     h.orm.em.fork(),
