@@ -10,6 +10,7 @@ import * as statsRoutes from './http/api/stats.routes.ts';
 import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
 import { mountSmsTo } from './http/compat/smsto.ts';
 import { mountTextmagic } from './http/compat/textmagic.ts';
+import { mountVonage } from './http/compat/vonage.ts';
 import { mountApiReference } from './http/docs.ts';
 import { mountInvitationPages } from './http/invitations.routes.ts';
 import { mountProviderReports } from './http/provider-reports.routes.ts';
@@ -117,6 +118,7 @@ export async function startRuntime(
           (express) => mountApiReference(express),
           (express) => mountTextmagic(express, deps),
           (express) => mountSmsTo(express, deps),
+          (express) => mountVonage(express, deps),
         ],
       });
       if (slack) {

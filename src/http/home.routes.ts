@@ -15,6 +15,7 @@ function endpoints(deps: HttpDeps): Endpoint[] {
     { path: '/api/v1/openapi.json', what: 'the API reference as OpenAPI 3.1' },
     { path: '/api/v2/subaccounts', what: 'Textmagic-compatible sub-accounts API' },
     { path: '/v1/team', what: 'SMS.to-compatible team API' },
+    { path: '/accounts/{api_key}/subaccounts', what: 'Vonage-compatible Subaccounts API' },
     ...(deps.config.slack && !deps.config.slack.appToken
       ? [{ path: '/slack/events', what: 'Slack request URL (commands, interactivity, events)' }]
       : []),

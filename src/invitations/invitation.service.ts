@@ -6,6 +6,7 @@ import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { hashSecret, issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
 import { flushUnique } from '../members/member.service.ts';
+import { freeUsername } from '../members/usernames.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
@@ -112,13 +113,15 @@ export class InvitationService {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'invite members');
       const team = await loadTeam(tx, callerTeam(caller, input.teamId));
+      const name = input.name ? requireName(input.name) : (email?.split('@')[0] ?? 'Invited member');
       const member = tx.create(Member, {
         team,
-        name: input.name ? requireName(input.name) : (email?.split('@')[0] ?? 'Invited member'),
+        name,
         email,
         role,
         status: 'invited',
         slackUserId,
+        username: await freeUsername(tx, name, email),
       });
       await flushUnique(
         tx,

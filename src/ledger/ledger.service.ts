@@ -12,7 +12,7 @@ import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
-import { ForbiddenError, ValidationError } from '../shared/errors.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
@@ -109,6 +109,11 @@ export class LedgerService {
     requireManager(caller, 'move money');
     const teamId = callerTeam(caller);
     const member = findMember();
+    if (kind === 'credit' && member.sharesMasterBalance) {
+      throw new ConflictError(
+        `${member.name} sends from the master balance and has no balance of its own to credit`,
+      );
+    }
     const result = await this.post({
       teamId,
       kind,
@@ -150,6 +155,37 @@ export class LedgerService {
       actor: caller.party,
     });
     return result;
+  }
+
+  /**
+   * A manager's view of the team's transfers of some kinds in a time window, oldest first, each
+   * with the key id of the member it moved money for (the Vonage API names accounts by it).
+   */
+  async between(
+    actor: Actor,
+    input: {
+      kinds: readonly TransferKind[];
+      start: Date;
+      end: Date | null;
+      memberIds?: readonly number[] | null;
+    },
+  ): Promise<(TransferView & { memberKeyId: string | null })[]> {
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    requireManager(caller, "see the team's transfers");
+    const teamId = callerTeam(caller);
+    const members = input.memberIds ? JSON.stringify(input.memberIds) : null;
+    const rows = await queryAll<TransferRow & { member_key_id: string | null }>(
+      em,
+      `select x.*, m.key_id as member_key_id
+         from transfers x left join members m on m.id = coalesce(x.from_member_id, x.to_member_id)
+        where x.team_id = ? and x.kind::text in (select jsonb_array_elements_text(?::jsonb))
+          and x.created_at >= ? and (?::timestamptz is null or x.created_at <= ?::timestamptz)
+          and (?::jsonb is null or m.id in (select jsonb_array_elements_text(?::jsonb)::int))
+        order by x.id`,
+      [teamId, JSON.stringify(input.kinds), input.start, input.end, input.end, members, members],
+    );
+    return rows.map((row) => ({ ...toTransferView(row), memberKeyId: row.member_key_id }));
   }
 
   /** Newest first; a member's own history, or the whole team's for managers. */

@@ -19,6 +19,11 @@ export function issueApiKey(): IssuedKey {
   return { key, hash: hashSecret(key), visiblePrefix: key.slice(0, KEY_PREFIX.length + 6) };
 }
 
+/** A key the client chose itself (a Vonage sub-account's secret): stored like any other, by its hash. */
+export function chosenApiKey(key: string): IssuedKey {
+  return { key, hash: hashSecret(key), visiblePrefix: key.slice(0, 4) };
+}
+
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }

@@ -5,13 +5,14 @@ import { requireValidText } from '../shared/text.ts';
 import { type IMember, Member } from './member.entity.ts';
 import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';
 
-/** Finding a member of a team by id, email or Slack user. Who may look is decided in access.ts. */
+/** Finding a member of a team by id, email, Slack user or key id. Who may look is decided in access.ts. */
 
-export type MemberRef = { id: number } | { email: string } | { slackUserId: string };
+export type MemberRef = { id: number } | { email: string } | { slackUserId: string } | { keyId: string };
 
 export function describeRef(ref: MemberRef): string {
   if ('id' in ref) return `#${ref.id}`;
   if ('email' in ref) return ref.email;
+  if ('keyId' in ref) return ref.keyId;
   return `<@${ref.slackUserId}>`;
 }
 
@@ -28,6 +29,12 @@ export async function findMember(em: EntityManager, teamId: number, ref: MemberR
     member = await em.findOne(
       Member,
       { team: teamId, email: { $ilike: ref.email.replace(/[\\%_]/g, '\\$&') }, status: { $ne: 'closed' } },
+      { populate: ['team'] },
+    );
+  } else if ('keyId' in ref) {
+    member = await em.findOne(
+      Member,
+      { team: teamId, keyId: ref.keyId.toLowerCase() },
       { populate: ['team'] },
     );
   } else {
@@ -57,8 +64,10 @@ export async function findMemberView(em: EntityManager, teamId: number, ref: Mem
 }
 
 /** The columns of a MemberRow, from a `members m`. */
-export const MEMBER_COLUMNS =
-  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id, m.created_at, m.closed_at';
+export const MEMBER_COLUMNS = [
+  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id',
+  'm.username, m.key_id, m.shares_master_balance, m.created_at, m.closed_at',
+].join(', ');
 
 /** The condition on `m` that finds a member by reference; closed members are found by id only. */
 export function memberLookup(ref: MemberRef): { where: string; value: string | number } {
@@ -66,6 +75,7 @@ export function memberLookup(ref: MemberRef): { where: string; value: string | n
   if ('id' in ref) return { where: 'm.id = ?', value: ref.id };
   if ('email' in ref)
     return { where: "lower(m.email) = lower(?) and m.status <> 'closed'", value: ref.email };
+  if ('keyId' in ref) return { where: 'm.key_id = lower(?)', value: ref.keyId };
   return { where: "m.slack_user_id = ? and m.status <> 'closed'", value: ref.slackUserId };
 }
 
@@ -74,5 +84,7 @@ function requireValidRef(ref: MemberRef): void {
   if ('id' in ref) {
     if (!Number.isSafeInteger(ref.id) || ref.id < 1 || ref.id > 2_147_483_647)
       throw new ValidationError('member', 'member must be a member id (a positive whole number) or an email');
-  } else requireValidText('email' in ref ? ref.email : ref.slackUserId, 'member');
+  } else if ('email' in ref) requireValidText(ref.email, 'member');
+  else if ('keyId' in ref) requireValidText(ref.keyId, 'member');
+  else requireValidText(ref.slackUserId, 'member');
 }

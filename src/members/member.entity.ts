@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { Team } from '../teams/team.entity.ts';
 
@@ -30,6 +31,19 @@ export const Member = defineEntity({
     /** The first characters of the key, for recognising it in lists ("tok_ab12…"). */
     apiKeyPrefix: p.string().length(16).nullable(),
     slackUserId: p.string().length(32).nullable(),
+    /** The account's login name for Textmagic clients: unique, derived from the name or email (see usernames.ts). */
+    username: p.string().length(60),
+    /**
+     * The account's public id for Vonage clients (their `api_key`): 8 lowercase hex characters,
+     * unique, not a secret — the API key is the secret.
+     */
+    keyId: p
+      .string()
+      .length(8)
+      .unique()
+      .onCreate(() => randomBytes(4).toString('hex')),
+    /** Sends are paid from the master balance (Vonage's use_primary_account_balance) instead of its own. */
+    sharesMasterBalance: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()
@@ -48,6 +62,10 @@ export const Member = defineEntity({
       name: 'members_email_per_team',
       expression:
         "create unique index members_email_per_team on members (team_id, lower(email)) where status <> 'closed'",
+    },
+    {
+      name: 'members_username',
+      expression: 'create unique index members_username on members (lower(username))',
     },
     {
       name: 'members_slack_user_per_team',

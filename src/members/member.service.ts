@@ -20,9 +20,10 @@ import {
   requireManager,
   requireSelfOrManager,
 } from './access.ts';
-import { hashSecret, issueApiKey } from './api-keys.ts';
+import { chosenApiKey, hashSecret, issueApiKey } from './api-keys.ts';
 import { findMember, MEMBER_COLUMNS, type MemberRef } from './lookups.ts';
 import { type IMember, MEMBER_STATUSES, Member, type MemberStatus } from './member.entity.ts';
+import { freeUsername, requireUsername } from './usernames.ts';
 import { type MemberRow, type MemberView, memberViewFromRow, toMemberView } from './views.ts';
 
 export interface MemberDetails extends MemberView {
@@ -112,7 +113,16 @@ export class MemberService {
 
   async list(
     actor: Actor,
-    input: { status?: string | null; page?: number; limit?: number; teamId?: number } = {},
+    input: {
+      status?: string | null;
+      /** Only these statuses (the compatible APIs leave out what their providers have no word for). */
+      statuses?: readonly MemberStatus[];
+      /** Leave out the owner: providers list the sub-accounts of a primary account, not the account itself. */
+      subaccountsOnly?: boolean;
+      page?: number;
+      limit?: number;
+      teamId?: number;
+    } = {},
   ): Promise<MemberPage> {
     const status = input.status ? requireStatus(input.status) : undefined;
     const page = pagingNumber(input.page, 'page', 1, 1, Number.MAX_SAFE_INTEGER);
@@ -122,8 +132,20 @@ export class MemberService {
     const teamId = callerTeam(caller, input.teamId);
     // A user sees only its own sub-account.
     const onlyId = isManager(caller) ? null : caller.member!.id;
-    const filter = `m.team_id = ? and (?::text is null or m.status = ?) and (?::int is null or m.id = ?)`;
-    const params = [teamId, status ?? null, status ?? null, onlyId, onlyId];
+    const filter = `m.team_id = ? and (?::text is null or m.status = ?) and (?::int is null or m.id = ?)
+      and (?::jsonb is null or m.status::text in (select jsonb_array_elements_text(?::jsonb)))
+      and (not ?::boolean or m.role <> 'owner')`;
+    const statuses = input.statuses ? JSON.stringify(input.statuses) : null;
+    const params = [
+      teamId,
+      status ?? null,
+      status ?? null,
+      onlyId,
+      onlyId,
+      statuses,
+      statuses,
+      input.subaccountsOnly ?? false,
+    ];
     const rows = await queryAll<MemberRow & { total: string }>(
       em,
       `select ${MEMBER_COLUMNS}, count(*) over () as total from members m
@@ -156,36 +178,113 @@ export class MemberService {
   /** An auto-generated sub-account, active at once; its API key is returned this once. */
   async create(
     actor: Actor,
-    input: { name: string; email?: string | null; teamId?: number },
+    input: {
+      name: string;
+      email?: string | null;
+      teamId?: number;
+      /** A key the caller chose (Vonage lets a client set a sub-account's secret); generated when absent. */
+      apiKey?: string | null;
+      sharesMasterBalance?: boolean;
+    },
   ): Promise<{ member: MemberView; apiKey: string }> {
     const name = requireName(input.name);
     const email = optionalEmail(input.email);
+    const chosenKey = input.apiKey == null ? null : requireChosenKey(input.apiKey);
     return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'create members');
       const team = await loadTeam(tx, callerTeam(caller, input.teamId));
-      const key = issueApiKey();
+      const key = chosenKey ? chosenApiKey(chosenKey) : issueApiKey();
       const member = tx.create(Member, {
         team,
         name,
         email,
         role: 'user',
         status: 'active',
+        username: await freeUsername(tx, name, email),
+        sharesMasterBalance: input.sharesMasterBalance ?? false,
         apiKeyHash: key.hash,
         apiKeyPrefix: key.visiblePrefix,
       });
       await flushUnique(
         tx,
-        email ? `${email} is already a member of this team` : 'That member already exists',
+        email
+          ? `${email} is already a member of this team`
+          : chosenKey
+            ? 'That secret is already in use; choose another'
+            : 'That member already exists',
       );
       await recordAudit(tx, {
         teamId: team.id,
         actor: caller.party,
         action: 'member.created',
         subjectMemberId: member.id,
-        details: { name, email },
+        details: { name, email, sharesMasterBalance: member.sharesMasterBalance },
       });
       return { member: toMemberView(member), apiKey: key.key };
+    });
+  }
+
+  /**
+   * Renames a member, changes its username, or switches how its sends are paid. A member may
+   * change its own username; names and payment are for managers. Switching to the master balance
+   * needs the member's own balance at zero (it would otherwise sit unused); switching back starts
+   * from zero. The member row is locked, so a credit cannot slip in between check and switch.
+   */
+  async update(
+    actor: Actor,
+    ref: MemberRef,
+    input: { name?: string | null; username?: string | null; sharesMasterBalance?: boolean | null },
+  ): Promise<MemberView> {
+    const name = input.name == null ? null : requireName(input.name);
+    const username = input.username == null ? null : requireUsername(input.username);
+    const shares = input.sharesMasterBalance ?? null;
+    return transact(this.#orm.em.fork(), async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      const member = await findMember(tx, callerTeam(caller), ref);
+      if (name !== null || shares !== null) requireManager(caller, 'change members');
+      else requireSelfOrManager(caller, member, "change other members' usernames");
+      if (member.status === 'closed') throw new ConflictError(`${member.name} is closed`);
+      const before = {
+        name: member.name,
+        username: member.username,
+        sharesMasterBalance: member.sharesMasterBalance,
+      };
+      if (shares !== null && shares !== member.sharesMasterBalance) {
+        if (member.role === 'owner') {
+          throw new ConflictError('The owner always sends from the master balance');
+        }
+        // The ledger's lock order (team row, then the member), so this cannot deadlock with a
+        // transfer or charge (docs/ledger.md).
+        await lockTeamAndMembers(tx, member.team.id, [member.id]);
+        const locked = await queryOne<{ balance: string }>(tx, 'select balance from members where id = ?', [
+          member.id,
+        ]);
+        if (shares && BigInt(locked!.balance) !== 0n) {
+          throw new ConflictError(
+            `${member.name} still has a balance of its own; debit it to the master balance before it shares the master balance`,
+          );
+        }
+        member.sharesMasterBalance = shares;
+      }
+      if (name !== null) member.name = name;
+      if (username !== null) member.username = username;
+      await flushUnique(tx, `The username ${username} is taken; choose another`);
+      const after = {
+        name: member.name,
+        username: member.username,
+        sharesMasterBalance: member.sharesMasterBalance,
+      };
+      if (JSON.stringify(before) !== JSON.stringify(after)) {
+        await recordAudit(tx, {
+          teamId: member.team.id,
+          actor: caller.party,
+          action: 'member.updated',
+          subjectMemberId: member.id,
+          details: { before, after },
+        });
+      }
+      return toMemberView(member);
     });
   }
 
@@ -344,6 +443,18 @@ export class MemberService {
       return toMemberView(member);
     });
   }
+}
+
+/** Vonage's rule for a secret a client chooses: 8–25 characters with a lowercase letter, a capital and a digit. */
+function requireChosenKey(value: unknown): string {
+  const text = typeof value === 'string' ? value : '';
+  if (text.length < 8 || text.length > 25 || !/[a-z]/.test(text) || !/[A-Z]/.test(text) || !/\d/.test(text)) {
+    throw new ValidationError(
+      'secret',
+      'secret must be 8–25 characters with at least one lowercase letter, one capital letter and one digit',
+    );
+  }
+  return text;
 }
 
 function requireStatus(value: string): MemberStatus {

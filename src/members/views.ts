@@ -12,6 +12,10 @@ export interface MemberView {
   balance: bigint;
   apiKeyPrefix: string | null;
   slackUserId: string | null;
+  username: string;
+  /** Public account id for Vonage clients. */
+  keyId: string;
+  sharesMasterBalance: boolean;
   createdAt: Date;
   closedAt: Date | null;
 }
@@ -43,6 +47,9 @@ export function toMemberView(member: IMember): MemberView {
     balance: BigInt(member.balance),
     apiKeyPrefix: member.apiKeyPrefix ?? null,
     slackUserId: member.slackUserId ?? null,
+    username: member.username,
+    keyId: member.keyId,
+    sharesMasterBalance: member.sharesMasterBalance,
     createdAt: member.createdAt,
     closedAt: member.closedAt ?? null,
   };
@@ -59,6 +66,9 @@ export interface MemberRow {
   balance: string;
   api_key_prefix: string | null;
   slack_user_id: string | null;
+  username: string;
+  key_id: string;
+  shares_master_balance: boolean;
   created_at: string | Date;
   closed_at: string | Date | null;
 }
@@ -74,6 +84,9 @@ export function memberViewFromRow(row: MemberRow): MemberView {
     balance: BigInt(row.balance),
     apiKeyPrefix: row.api_key_prefix,
     slackUserId: row.slack_user_id,
+    username: row.username,
+    keyId: row.key_id,
+    sharesMasterBalance: row.shares_master_balance,
     createdAt: new Date(row.created_at),
     closedAt: row.closed_at === null ? null : new Date(row.closed_at),
   };

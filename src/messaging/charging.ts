@@ -32,6 +32,7 @@ interface Sender {
   team_id: number;
   status: string;
   role: Role;
+  shares_master_balance: boolean;
   prices: { prefix: string; price: string }[];
 }
 
@@ -74,7 +75,7 @@ export async function chargeBatch(
     // Read without a lock, for a clear refusal and the prices; the posting locks the member.
     const sender = await queryOne<Sender>(
       tx,
-      `select m.team_id, m.status, m.role,
+      `select m.team_id, m.status, m.role, m.shares_master_balance,
               (select coalesce(jsonb_agg(jsonb_build_object('prefix', p.prefix, 'price', p.price::text)), '[]')
                  from message_prices p where p.team_id = m.team_id) as prices
          from members m where m.id = ?`,
@@ -99,7 +100,7 @@ export async function chargeBatch(
       return { request, recipients, total: recipients.reduce((sum, r) => sum + r.cost, 0n) };
     });
 
-    const charges = await chargeRequests(tx, teamId, memberId, sender.role === 'owner', priced);
+    const charges = await chargeRequests(tx, teamId, memberId, masterPays(sender), priced);
     const charged = charges.flatMap((c, index) =>
       c.ok && !c.replayed ? [{ index, transferId: c.transferId }] : [],
     );
@@ -139,6 +140,16 @@ export async function chargeBatch(
   });
 }
 
+/**
+ * Who pays: the owner's money is the master balance, and a member sharing the master balance
+ * (Vonage's use_primary_account_balance) sends from it too. Either way the charge is a
+ * master_message_charge naming the sender, so its refund, statistics and audit follow.
+ */
+function masterPays(sender: Sender): { roles: readonly Role[] } | null {
+  if (sender.role === 'owner') return { roles: ['owner'] };
+  return sender.shares_master_balance ? { roles: ['admin', 'user'] } : null;
+}
+
 type Charge =
   | { ok: true; transferId: string; balance: Micros; currency: string; replayed: boolean }
   | { ok: false; error: unknown };
@@ -157,13 +168,14 @@ async function chargeRequests(
   tx: EntityManager,
   teamId: number,
   memberId: number,
-  ownerPays: boolean,
+  master: { roles: readonly Role[] } | null,
   priced: readonly Priced[],
 ): Promise<Charge[]> {
+  const ownerPays = master !== null;
   const posting = (amount: Micros, key: string | null, count: number, via: Channel): Posting => ({
     teamId,
     kind: ownerPays ? 'master_message_charge' : 'message_charge',
-    memberRoles: ownerPays ? ['owner'] : ['admin', 'user'],
+    memberRoles: master?.roles ?? ['admin', 'user'],
     memberId,
     amount,
     idempotencyKey: chargeKey(memberId, key),

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
+import { freeUsername } from '../members/usernames.ts';
 import { type MemberView, type TeamView, toMemberView, toTeamView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import type { Actor, Channel } from '../shared/actor.ts';
@@ -53,6 +54,7 @@ export class TeamService {
         email: ownerEmail,
         role: 'owner',
         status: 'active',
+        username: await freeUsername(tx, ownerName, ownerEmail),
         apiKeyHash: key.hash,
         apiKeyPrefix: key.visiblePrefix,
         slackUserId: input.owner.slackUserId ?? null,

@@ -18,6 +18,8 @@ interface Fixture {
   /** A user with money and an auto-recharge rule, and a pending request to become admin. */
   target: number;
   targetEmail: string;
+  /** The target's public key id, as the Vonage API names it. */
+  targetKeyId: string;
   /** A user with a pending request to become owner. */
   heir: number;
   inactive: number;
@@ -50,6 +52,7 @@ async function buildFixture(services: Services): Promise<Fixture> {
     a,
     target,
     targetEmail,
+    targetKeyId: (await services.members.show(owner, { id: target })).keyId,
     heir,
     inactive,
     invitationId: invitation.id,
@@ -108,6 +111,24 @@ const OPERATIONS: Operation[] = [
     name: 'members.show (by email)',
     readOnly: true,
     call: (s, actor, f) => s.members.show(actor, { email: f.targetEmail }),
+    expected: managersOnly('not_found'),
+  },
+  {
+    name: 'members.show (by key id)',
+    readOnly: true,
+    call: (s, actor, f) => s.members.show(actor, { keyId: f.targetKeyId }),
+    expected: managersOnly('not_found'),
+  },
+  {
+    name: 'members.update (rename another member)',
+    repeatable: true,
+    call: (s, actor, f) => s.members.update(actor, { id: f.target }, { name: 'Tara Renamed' }),
+    expected: managersOnly('not_found'),
+  },
+  {
+    name: 'members.update (another member’s username)',
+    repeatable: true,
+    call: (s, actor, f) => s.members.update(actor, { id: f.target }, { username: `tara.${f.target}` }),
     expected: managersOnly('not_found'),
   },
   {
@@ -179,6 +200,13 @@ const OPERATIONS: Operation[] = [
     readOnly: true,
     call: (s, actor) => s.ledger.history(actor),
     expected: { owner: 'allowed', admin: 'allowed', user: 'allowed', outsider: 'own team' },
+  },
+  {
+    name: 'ledger.between (team)',
+    readOnly: true,
+    call: (s, actor) =>
+      s.ledger.between(actor, { kinds: ['credit', 'debit'], start: new Date(0), end: null }),
+    expected: managersOnly('own team'),
   },
   {
     name: 'ledger.topUp',

@@ -10,6 +10,7 @@ import * as statsRoutes from '../../src/http/api/stats.routes.ts';
 import * as teamAdminRoutes from '../../src/http/api/team-admin.routes.ts';
 import { mountSmsTo } from '../../src/http/compat/smsto.ts';
 import { mountTextmagic } from '../../src/http/compat/textmagic.ts';
+import { mountVonage } from '../../src/http/compat/vonage.ts';
 import { createHttpApp, type HttpDeps } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Queues } from '../../src/platform/queue.ts';
@@ -24,6 +25,8 @@ export interface HttpResponse {
 }
 
 export interface HttpClient {
+  /** The instance's base URL, for clients that take a host (the providers' SDKs). */
+  url(): string;
   request(
     method: string,
     path: string,
@@ -52,6 +55,7 @@ export function useHttp(harness: ServiceHarness): HttpClient {
         (express) => mountOpenApiDocument(express),
         (express) => mountTextmagic(express, deps),
         (express) => mountSmsTo(express, deps),
+        (express) => mountVonage(express, deps),
       ],
     });
     server = await new Promise<Server>((resolve) => {
@@ -61,6 +65,7 @@ export function useHttp(harness: ServiceHarness): HttpClient {
   });
   afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
   return {
+    url: () => base,
     async request(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       let body: string | undefined;

@@ -44,31 +44,44 @@ describe('Textmagic authentication', () => {
     });
   });
 
-  it('refuses a disabled sub-account’s key with 403, and takes it again once enabled', async () => {
-    const { owner, user } = await seedTeam(h.services);
-    await h.services.members.disable(owner.actor, { id: user.id });
-    const refused = await tm('GET', `/${user.id}`, as(user));
-    expect(refused.status).toBe(403);
-    expect(refused.json).toMatchObject({ code: 403, message: 'This sub-account is inactive' });
-    await h.services.members.enable(owner.actor, { id: user.id });
-    expect((await tm('GET', `/${user.id}`, as(user))).status).toBe(200);
+  it('refuses a disabled sub-account’s key with 401 (Textmagic has no 403), and takes it again once enabled', async () => {
+    const { owner, admin } = await seedTeam(h.services);
+    await h.services.members.disable(owner.actor, { id: admin.id });
+    const refused = await tm('GET', `/${admin.id}`, as(admin));
+    expect(refused.status).toBe(401);
+    expect(refused.json).toMatchObject({ code: 401, message: 'This sub-account is inactive' });
+    await h.services.members.enable(owner.actor, { id: admin.id });
+    expect((await tm('GET', `/${admin.id}`, as(admin))).status).toBe(200);
+  });
+
+  it('takes the username or the email as the login, and a changed username at once', async () => {
+    const { owner } = await seedTeam(h.services);
+    expect((await tm('GET', '', basic(owner.username.toUpperCase(), owner.apiKey))).status).toBe(200);
+    expect((await tm('GET', '', basic(owner.email!, owner.apiKey))).status).toBe(200);
+    const renamed = await http.request('PATCH', `/api/v1/members/${owner.id}`, {
+      headers: bearer(owner.apiKey),
+      json: { username: `boss.${owner.id}` },
+    });
+    expect(renamed.json.username).toBe(`boss.${owner.id}`);
+    expect((await tm('GET', '', basic(`boss.${owner.id}`, owner.apiKey))).status).toBe(200);
+    expect((await tm('GET', '', basic(owner.username, owner.apiKey))).status).toBe(401);
   });
 });
 
 describe('GET /api/v2/subaccounts', () => {
-  it('pages through the team, limit 10 by default, with pageCount', async () => {
+  it('pages through the sub-accounts (never the parent), limit 10 by default, with pageCount', async () => {
     const { owner, admin, user } = await seedTeam(h.services);
     const all = await tm('GET', '', as(owner));
     expect(all.json).toMatchObject({ page: 1, limit: 10, pageCount: 1 });
-    expect(all.json.resources.map((u: { id: number }) => u.id)).toEqual([owner.id, admin.id, user.id]);
+    expect(all.json.resources.map((u: { id: number }) => u.id)).toEqual([admin.id, user.id]);
 
-    const first = await tm('GET', '?page=1&limit=2', as(owner));
-    expect(first.json).toMatchObject({ page: 1, limit: 2, pageCount: 2 });
-    expect(first.json.resources.map((u: { id: number }) => u.id)).toEqual([owner.id, admin.id]);
-    const second = await tm('GET', '?page=2&limit=2', as(owner));
-    expect(second.json).toMatchObject({ page: 2, limit: 2, pageCount: 2 });
+    const first = await tm('GET', '?page=1&limit=1', as(owner));
+    expect(first.json).toMatchObject({ page: 1, limit: 1, pageCount: 2 });
+    expect(first.json.resources.map((u: { id: number }) => u.id)).toEqual([admin.id]);
+    const second = await tm('GET', '?page=2&limit=1', as(owner));
+    expect(second.json).toMatchObject({ page: 2, limit: 1, pageCount: 2 });
     expect(second.json.resources.map((u: { id: number }) => u.id)).toEqual([user.id]);
-    const beyond = await tm('GET', '?page=3&limit=2', as(owner));
+    const beyond = await tm('GET', '?page=3&limit=1', as(owner));
     expect(beyond.json).toMatchObject({ page: 3, pageCount: 2, resources: [] });
     expect((await tm('GET', '?limit=5000', as(owner))).json.limit).toBe(100);
   });
@@ -85,11 +98,11 @@ describe('GET /api/v2/subaccounts', () => {
     expect((await tm('GET', '?page=x', as(owner))).json.errors.fields).toHaveProperty('page');
   });
 
-  it('shows a regular user only its own sub-account', async () => {
+  it('answers a regular user 401, as Textmagic does for sub-account endpoints', async () => {
     const { user } = await seedTeam(h.services);
     const res = await tm('GET', '', as(user));
-    expect(res.json).toMatchObject({ page: 1, pageCount: 1 });
-    expect(res.json.resources.map((u: { id: number }) => u.id)).toEqual([user.id]);
+    expect(res.status).toBe(401);
+    expect(res.json).toMatchObject({ code: 401 });
   });
 });
 
@@ -101,7 +114,7 @@ describe('GET /api/v2/subaccounts/{id}', () => {
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
       id: user.id,
-      username: user.email,
+      username: user.username,
       firstName: 'Uma',
       lastName: 'User',
       email: user.email,
@@ -120,32 +133,31 @@ describe('GET /api/v2/subaccounts/{id}', () => {
     });
   });
 
-  it('maps roles to P/A/U and statuses to A/T/C', async () => {
+  it('maps roles to A/U, shows a disabled sub-account as A, and hides the parent, invitees and closed members', async () => {
     const { owner, admin, user } = await seedTeam(h.services, { currency: 'USD' });
     await h.services.members.disable(owner.actor, { id: admin.id });
     const invited = await h.services.invitations.invite(owner.actor, {
       email: 'new.person@acme.test',
       role: 'user',
     });
-    await h.services.members.close(owner.actor, { id: user.id });
-    const show = async (id: number) => (await tm('GET', `/${id}`, as(owner))).json;
+    const show = async (id: number) => await tm('GET', `/${id}`, as(owner));
 
-    expect(await show(owner.id)).toMatchObject({
-      subaccountType: 'P',
+    expect((await show(admin.id)).json).toMatchObject({
+      subaccountType: 'A',
       status: 'A',
-      firstName: 'Olivia',
-      lastName: 'Owner',
+      firstName: 'Adam',
+      lastName: 'Admin',
       currency: { id: 'USD', unicodeSymbol: '$', htmlSymbol: '&#36;' },
     });
-    expect(await show(admin.id)).toMatchObject({ subaccountType: 'A', status: 'T' });
-    expect(await show(invited.memberId)).toMatchObject({
-      subaccountType: 'U',
-      status: 'T',
-      emailAccepted: false,
-      firstName: 'new.person',
-      lastName: '',
-    });
-    expect(await show(user.id)).toMatchObject({ subaccountType: 'U', status: 'C' });
+    expect((await show(user.id)).json).toMatchObject({ subaccountType: 'U', status: 'A' });
+    await h.services.members.close(owner.actor, { id: user.id });
+    for (const id of [owner.id, invited.memberId!, user.id]) {
+      const res = await show(id);
+      expect(res.status).toBe(404);
+      expect(res.json).toMatchObject({ code: 404 });
+    }
+    const listed = await tm('GET', '', as(owner));
+    expect(listed.json.resources.map((u: { id: number }) => u.id)).toEqual([admin.id]);
   });
 
   it('answers 404 for an unknown, foreign or non-numeric id, and 403 to a user asking about another', async () => {
@@ -157,8 +169,8 @@ describe('GET /api/v2/subaccounts/{id}', () => {
       expect(res.json).toMatchObject({ code: 404, errors: { common: [res.json.message], fields: {} } });
     }
     const forbidden = await tm('GET', `/${mine.admin.id}`, as(mine.user));
-    expect(forbidden.status).toBe(403);
-    expect(forbidden.json.code).toBe(403);
+    expect(forbidden.status).toBe(401);
+    expect(forbidden.json.code).toBe(401);
   });
 });
 
@@ -177,8 +189,9 @@ describe('POST /api/v2/subaccounts', () => {
       ['clerk@acme.test', 'user', 'pending', 'queued'],
       ['boss@acme.test', 'admin', 'pending', 'queued'],
     ]);
+    // Pending invitees are not sub-accounts yet.
     const listed = await tm('GET', '', as(owner));
-    expect(listed.json.resources.at(-1)).toMatchObject({ email: 'clerk@acme.test', status: 'T' });
+    expect(listed.json.resources.map((u: { email: string }) => u.email)).not.toContain('clerk@acme.test');
   });
 
   it.each([
@@ -198,13 +211,13 @@ describe('POST /api/v2/subaccounts', () => {
     expect(await h.services.invitations.list(owner.actor)).toEqual([]);
   });
 
-  it('refuses a regular user (403) and an email already in the team (409)', async () => {
+  it('refuses a regular user (401) and an email already in the team (400)', async () => {
     const { owner, user, admin } = await seedTeam(h.services);
     const forbidden = await tm('POST', '', as(user), { email: 'x@acme.test', role: 'U' });
-    expect(forbidden.status).toBe(403);
+    expect(forbidden.status).toBe(401);
     const taken = await tm('POST', '', as(owner), { email: admin.email, role: 'U' });
-    expect(taken.status).toBe(409);
-    expect(taken.json).toMatchObject({ code: 409, message: expect.stringContaining(admin.email!) });
+    expect(taken.status).toBe(400);
+    expect(taken.json).toMatchObject({ code: 400, message: expect.stringContaining(admin.email!) });
     expect(await h.services.invitations.list(owner.actor)).toEqual([]);
   });
 
@@ -223,17 +236,18 @@ describe('DELETE /api/v2/subaccounts/{id}', () => {
     const res = await tm('DELETE', `/${user.id}`, as(owner));
     expect(res.status).toBe(204);
     expect((await h.services.teams.get(operator, team.id)).masterBalance).toBe(50_000_000n);
-    expect((await tm('GET', `/${user.id}`, as(owner))).json).toMatchObject({ status: 'C', balance: 0 });
+    // A closed sub-account is gone, as on Textmagic.
+    expect((await tm('GET', `/${user.id}`, as(owner))).status).toBe(404);
     expect((await tm('GET', '', as(user))).status).toBe(401);
     const again = await tm('DELETE', `/${user.id}`, as(owner));
-    expect(again.status).toBe(409);
+    expect(again.status).toBe(404);
   });
 
-  it('refuses to close the owner (403) or an unknown id (404)', async () => {
+  it('answers 404 for the parent (not a sub-account) and an unknown id, and closes neither', async () => {
     const { owner, admin } = await seedTeam(h.services);
-    expect((await tm('DELETE', `/${owner.id}`, as(admin))).status).toBe(403);
+    expect((await tm('DELETE', `/${owner.id}`, as(admin))).status).toBe(404);
     expect((await tm('DELETE', '/99999999', as(owner))).status).toBe(404);
-    expect((await tm('GET', `/${owner.id}`, as(owner))).json.status).toBe('A');
+    expect((await h.services.members.show(owner.actor, { id: owner.id })).status).toBe('active');
   });
 });
 

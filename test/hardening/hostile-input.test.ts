@@ -5,8 +5,8 @@ import { databaseState } from '../helpers/database-state.ts';
 import { call, type RuntimeHarness, seedRuntimeTeam, useRuntime } from './runtime-harness.ts';
 
 /**
- * Generated hostile input against every route of /api/v1, /api/v2/subaccounts, /v1/team and
- * the Slack endpoint of the real runtime: never a 5xx, and a refused request changes nothing.
+ * Generated hostile input against every route of /api/v1, /api/v2/subaccounts, /v1/team,
+ * /accounts/{api_key} (Vonage) and the Slack endpoint of the real runtime: never a 5xx, and a refused request changes nothing.
  * A fixed seed and a bounded number of runs in `npm test`; HOSTILE_RUNS=2000 (and HOSTILE_SEED)
  * for a longer search.
  */
@@ -20,18 +20,22 @@ const h: RuntimeHarness = useRuntime({
   env: { RATE_LIMIT_API: '1000000', RATE_LIMIT_SLACK: '1000000' },
 });
 let seeded: Awaited<ReturnType<typeof seedRuntimeTeam>>;
+/** Uma's key id, for the Vonage routes: reached when the path parameter is UMA_KEY. */
+let umaKeyId = '';
+const UMA_KEY = 'uma-key-id';
 
 beforeAll(async () => {
   seeded = await seedRuntimeTeam(h, 'T0HOSTILE');
   const { operator } = await import('../../src/shared/actor.ts');
   await seeded.services.ledger.topUp(operator, { teamId: seeded.team.id, amount: '1000' });
-  await seeded.services.members.create({ kind: 'member', memberId: seeded.owner.id, via: 'api' } as never, {
-    name: 'Uma User',
-    email: 'uma@hostile.example',
-  });
+  const uma = await seeded.services.members.create(
+    { kind: 'member', memberId: seeded.owner.id, via: 'api' } as never,
+    { name: 'Uma User', email: 'uma@hostile.example' },
+  );
+  umaKeyId = uma.member.keyId;
 });
 
-type Api = 'native' | 'textmagic' | 'smsto';
+type Api = 'native' | 'textmagic' | 'smsto' | 'vonage';
 interface Route {
   api: Api;
   method: string;
@@ -55,11 +59,22 @@ const compatRoutes: Route[] = [
     'DELETE /user/{id}/delete',
     'DELETE /invitation/{id}/delete',
   ].map((r) => ({ api: 'smsto' as const, r })),
+  ...[
+    'GET /subaccounts',
+    'POST /subaccounts',
+    'GET /subaccounts/{id}',
+    'PATCH /subaccounts/{id}',
+    'GET /balance-transfers',
+    'POST /balance-transfers',
+    'GET /credit-transfers',
+    'POST /credit-transfers',
+  ].map((r) => ({ api: 'vonage' as const, r })),
 ].map(({ api, r }) => ({ api, method: r.split(' ')[0]!, path: r.split(' ')[1]! }));
-const PREFIX: Record<Api, string> = {
-  native: '/api/v1',
-  textmagic: '/api/v2/subaccounts',
-  smsto: '/v1/team',
+const PREFIX: Record<Api, () => string> = {
+  native: () => '/api/v1',
+  textmagic: () => '/api/v2/subaccounts',
+  smsto: () => '/v1/team',
+  vonage: () => `/accounts/${seeded.owner.keyId}`,
 };
 
 /** Values that broke something once, or break databases and parsers in general. */
@@ -135,10 +150,19 @@ const FIELDS = [
   'channel',
   'time',
   'auto_generate_credentials',
+  'username',
+  'shares_master_balance',
+  'secret',
+  'use_primary_account_balance',
+  'suspended',
+  'start_date',
+  'end_date',
+  'subaccount',
+  'reference',
 ];
 const fields = fc.dictionary(fc.constantFrom(...FIELDS), hostileValue, { maxKeys: 4 });
 /** Path parameters: real ids mostly stay out of reach; hostile text reaches the parsers. */
-const pathParam = fc.oneof(hostileString, fc.constantFrom('1', '2', '3', 'uma@hostile.example'));
+const pathParam = fc.oneof(hostileString, fc.constantFrom('1', '2', '3', 'uma@hostile.example', UMA_KEY));
 /** Headers carry Latin-1 only; hostile within that. */
 const idempotencyKey = fc.option(
   fc.oneof(
@@ -150,7 +174,8 @@ const idempotencyKey = fc.option(
 
 function fill(path: string, value: string): string {
   // A URL carries UTF-8, which has no lone surrogates: they arrive as U+FFFD, as from a browser.
-  return path.replace(/\{[^}]+\}/g, () => encodeURIComponent(value.toWellFormed()));
+  const param = value === UMA_KEY ? umaKeyId : value;
+  return path.replace(/\{[^}]+\}/g, () => encodeURIComponent(param.toWellFormed()));
 }
 
 function query(values: Record<string, unknown>): string {
@@ -170,6 +195,9 @@ describe('hostile input on every route', () => {
       textmagic: {
         authorization: `Basic ${Buffer.from(`${seeded.owner.email}:${seeded.apiKey}`).toString('base64')}`,
       },
+      vonage: {
+        authorization: `Basic ${Buffer.from(`${seeded.owner.keyId}:${seeded.apiKey}`).toString('base64')}`,
+      },
     };
     const outcomes = new Map<number, number>();
     await fc.assert(
@@ -181,7 +209,7 @@ describe('hostile input on every route', () => {
         idempotencyKey,
         async (route, param, queryValues, body, key) => {
           const before = await databaseState(orm);
-          const url = `${PREFIX[route.api]}${fill(route.path, param)}${query(queryValues)}`;
+          const url = `${PREFIX[route.api]()}${fill(route.path, param)}${query(queryValues)}`;
           const res = await call(h.base, route.method, url, {
             headers: { ...auth[route.api], ...(key === undefined ? {} : { 'idempotency-key': key }) },
             ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { json: body }),

@@ -165,9 +165,9 @@ describe('invitations, role requests and the audit trail', () => {
 describe('HTTP conventions of the native API', () => {
   it('answers a known path with the wrong method 405, listing the methods it has in Allow', async () => {
     const { owner, user } = await seedTeam(h.services);
-    const res = await api.call('PATCH', `/members/${user.id}`, owner.apiKey, { name: 'x' });
+    const res = await api.call('PUT', `/members/${user.id}`, owner.apiKey, { name: 'x' });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD');
+    expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
     expect(res.json.error.code).toBe('method_not_allowed');
     expect((await api.call('PUT', '/members', owner.apiKey, {})).headers.get('allow')).toBe(
       'GET, HEAD, POST',

@@ -45,6 +45,9 @@ function member(id: number, overrides: Partial<MemberView> = {}): MemberView {
     balance: 12_500_000n,
     apiKeyPrefix: `tok_abc${id}`.slice(0, 10),
     slackUserId: null,
+    username: `member.${id}`,
+    keyId: `0000000${id}`.slice(-8),
+    sharesMasterBalance: false,
     createdAt: new Date('2026-11-02T00:00:00Z'),
     closedAt: null,
     ...overrides,
@@ -168,6 +171,16 @@ describe('member list and card', () => {
     const shown = text(card);
     expect(shown).toContain('$0.10');
     expect(shown).toContain('below $10.00 add $50.00');
+  });
+
+  it('shows the username and key id (Textmagic and Vonage logins), and who pays for a shared member', () => {
+    const card = memberCardBlocks(
+      { ...member(4, { username: 'uma', keyId: '0a1b2c3d', sharesMasterBalance: true }), autoRecharge: null },
+      team,
+    );
+    const shown = text(card);
+    expect(shown).toContain('`uma` · `0a1b2c3d`');
+    expect(shown).toContain('sends from the master balance');
   });
 });
 

@@ -22,7 +22,7 @@ type Shape = z.ZodObject;
  * and its handler. The router registers it and openapi.ts documents it, from the same object.
  */
 export interface Endpoint<P extends Shape = Shape, Q extends Shape = Shape, B extends z.ZodType = z.ZodType> {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI style: `/members/{member}`. */
   path: string;
   operationId: string;

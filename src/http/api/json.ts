@@ -14,6 +14,9 @@ export function memberJson(member: MemberView) {
     balance: microsToDecimal(member.balance),
     api_key: maskApiKey(member.apiKeyPrefix),
     slack_user_id: member.slackUserId,
+    username: member.username,
+    key_id: member.keyId,
+    shares_master_balance: member.sharesMasterBalance,
     created_at: member.createdAt.toISOString(),
     closed_at: member.closedAt?.toISOString() ?? null,
   };

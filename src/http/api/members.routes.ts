@@ -169,6 +169,33 @@ export const endpoints: AnyEndpoint[] = [
     },
   }),
   endpoint({
+    method: 'patch',
+    path: '/members/{member}',
+    operationId: 'updateMember',
+    summary:
+      'Rename a member, change its username (members may change their own), or switch how its sends are paid',
+    tag: 'members',
+    params: member,
+    body: z.object({
+      name: z.string({ error: 'name must be text' }).nullish(),
+      username: z.string({ error: 'username must be text' }).nullish(),
+      shares_master_balance: z
+        .boolean({ error: 'shares_master_balance must be true or false' })
+        .nullish()
+        .meta({ description: 'Pay this member’s sends from the master balance (its own must be zero)' }),
+    }),
+    responses: { '200': { description: 'The member', schema: Member } },
+    errors: ['403', '404', '409', '422'],
+    async handle({ params, body, actor, services, res }) {
+      const updated = await services.members.update(actor, parseMemberRef(params.member), {
+        name: body.name ?? null,
+        username: body.username ?? null,
+        sharesMasterBalance: body.shares_master_balance ?? null,
+      });
+      res.json(memberJson(updated));
+    },
+  }),
+  endpoint({
     method: 'delete',
     path: '/members/{member}',
     operationId: 'closeMember',

@@ -181,7 +181,7 @@ function buildDocument(endpoints: readonly AnyEndpoint[]) {
         'Team and sub-account management for an SMS platform. Authenticate with a member’s API key as ' +
         '`Authorization: Bearer <key>`; every call acts as that member. Money is an exact decimal string ' +
         'in the team’s currency. Every list pages the same way: `?cursor=&limit=` in, `next_cursor` out ' +
-        '(null on the last page). The Textmagic- and SMS.to-compatible APIs are described in docs/api.md.',
+        '(null on the last page). The Textmagic-, SMS.to- and Vonage-compatible APIs are described in docs/api.md.',
     },
     servers: [{ url: '/api/v1' }],
     security: [{ apiKey: [] }],

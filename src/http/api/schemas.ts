@@ -117,6 +117,11 @@ export const Member = z
     balance: Money,
     api_key: z.string().meta({ description: 'The key, masked: only its first characters' }),
     slack_user_id: z.string().nullable(),
+    username: z.string().meta({ description: 'Login name for Textmagic clients; unique, changeable' }),
+    key_id: z
+      .string()
+      .meta({ description: 'Public account id (8 hex characters): the api_key of Vonage clients' }),
+    shares_master_balance: z.boolean().meta({ description: 'Sends are paid from the master balance' }),
     created_at: dateTime,
     closed_at: dateTime.nullable(),
   })

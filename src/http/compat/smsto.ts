@@ -38,6 +38,8 @@ export function mountSmsTo(app: Express, { services, logger }: AppDeps): void {
       services.members.list(actor, {
         page: numberQuery(req.query.page, 'page'),
         limit: numberQuery(req.query.limit, 'limit') ?? 100,
+        // SMS.to keeps pending invitees at /invitations and drops deleted members from the team.
+        statuses: ['active', 'inactive'],
       }),
       services.teams.get(actor),
     ]);

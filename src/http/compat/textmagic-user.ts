@@ -13,7 +13,7 @@ export interface TextmagicUser {
   firstName: string;
   lastName: string;
   email: string;
-  status: 'A' | 'T' | 'C';
+  status: 'A' | 'T';
   balance: number;
   phone: string;
   company: string;
@@ -41,25 +41,20 @@ export const UTC_TIMEZONE = { id: 0, area: 'Etc', dst: 0, offset: 0, timezone: '
 export const DEFAULT_AVATAR =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Ccircle cx='16' cy='16' r='16' fill='%23c4c9d0'/%3E%3C/svg%3E";
 
-const STATUS: Record<MemberView['status'], TextmagicUser['status']> = {
-  active: 'A',
-  inactive: 'T',
-  invited: 'T',
-  closed: 'C',
-};
-
 const SUBACCOUNT_TYPE: Record<Role, TextmagicUser['subaccountType']> = { owner: 'P', admin: 'A', user: 'U' };
 
 export function textmagicUser(member: MemberView, team: { name: string; currency: string }): TextmagicUser {
   const [firstName = '', ...rest] = member.name.split(' ');
   return {
     id: member.id,
-    // Textmagic authenticates by username; here the username is the member's email.
-    username: member.email ?? '',
+    username: member.username,
     firstName,
     lastName: rest.join(' '),
     email: member.email ?? '',
-    status: STATUS[member.status],
+    // Textmagic's letter is about billing, A (Active) or T (Trial), and no teamops account is on
+    // trial. A disabled sub-account is still an account (its key is refused; Textmagic has no
+    // word for that); invitees and closed members are not shown to Textmagic clients at all.
+    status: 'A',
     balance: microsToNumber(member.balance),
     phone: '',
     company: team.name,

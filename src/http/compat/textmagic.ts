@@ -1,11 +1,19 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { AppDeps, Services } from '../../app.ts';
 import type { MemberRef } from '../../members/lookups.ts';
+import { managesMembers } from '../../members/member.entity.ts';
 import { isDomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';
 import { limitPerApiKey, rejectInvalidText } from '../request-guard.ts';
-import { noStore, numberQuery, numericId } from './params.ts';
+import {
+  basicCredentials,
+  isSubaccount,
+  noStore,
+  numberQuery,
+  numericId,
+  SUBACCOUNT_STATUSES,
+} from './params.ts';
 import { textmagicUser } from './textmagic-user.ts';
 
 /** Textmagic's error body; `code` repeats the HTTP status, as Textmagic does. */
@@ -26,6 +34,17 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
   router.use(noStore);
   router.use(express.json({ limit: '64kb' }), express.urlencoded({ extended: false, limit: '64kb' }));
   router.use(authenticate(services), limitPerApiKey, rejectInvalidText);
+  // Only the parent and administrators manage sub-accounts; Textmagic answers anyone else 401.
+  router.use(async (req, _res, next) => {
+    try {
+      if (!managesMembers(req.member!.role)) {
+        throw new UnauthenticatedError('Only the parent account and administrators can manage sub-accounts');
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
 
   router.get('/', async (req, res) => {
     const actor = actorOf(req);
@@ -33,6 +52,10 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
       services.members.list(actor, {
         page: numberQuery(req.query.page, 'page'),
         limit: numberQuery(req.query.limit, 'limit') ?? 10,
+        // Sub-accounts only: the parent is not one, a pending invitee is not an account yet, and
+        // a closed sub-account is gone, as on Textmagic.
+        subaccountsOnly: true,
+        statuses: SUBACCOUNT_STATUSES,
       }),
       services.teams.get(actor),
     ]);
@@ -50,6 +73,7 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
       services.members.show(actor, subaccountRef(req.params.id)),
       services.teams.get(actor),
     ]);
+    if (!isSubaccount(member)) throw noSuchSubaccount(req.params.id);
     res.json(textmagicUser(member, team));
   });
 
@@ -72,7 +96,10 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
   });
 
   router.delete('/:id', async (req, res) => {
-    await services.members.close(actorOf(req), subaccountRef(req.params.id));
+    const actor = actorOf(req);
+    const member = await services.members.show(actor, subaccountRef(req.params.id));
+    if (!isSubaccount(member)) throw noSuchSubaccount(req.params.id);
+    await services.members.close(actor, { id: member.id });
     res.status(204).end();
   });
 
@@ -85,7 +112,7 @@ export function mountTextmagic(app: Express, { services, logger }: AppDeps): voi
 
 /**
  * HTTP Basic `username:apiKey`, or the X-TM-Username / X-TM-Key headers. The key finds the
- * member; the username must be that member's email, as a Textmagic username names its account.
+ * member; the username must be that member's username (or its email, which names it too).
  */
 function authenticate(services: Services): RequestHandler {
   return async (req, _res, next) => {
@@ -93,12 +120,13 @@ function authenticate(services: Services): RequestHandler {
       const credentials = textmagicCredentials(req);
       if (!credentials) {
         throw new UnauthenticatedError(
-          'Send your username (your email) and API key with HTTP Basic auth or the X-TM-Username and X-TM-Key headers',
+          'Send your username and API key with HTTP Basic auth or the X-TM-Username and X-TM-Key headers',
         );
       }
       const member = await services.members.authenticateApiKey(credentials.key);
-      if (!member.email || member.email.toLowerCase() !== credentials.username.trim().toLowerCase()) {
-        throw new UnauthenticatedError('The username does not belong to this API key; use your email');
+      const username = credentials.username.trim().toLowerCase();
+      if (username !== member.username.toLowerCase() && username !== member.email?.toLowerCase()) {
+        throw new UnauthenticatedError('The username does not belong to this API key');
       }
       req.member = member;
       next();
@@ -112,18 +140,18 @@ function textmagicCredentials(req: Request): { username: string; key: string } |
   const username = req.get('x-tm-username');
   const key = req.get('x-tm-key');
   if (username && key) return { username, key };
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.get('authorization') ?? '');
-  if (!basic) return null;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return null;
-  return { username: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
+  const basic = basicCredentials(req.get('authorization'));
+  return basic && { username: basic.username, key: basic.password };
+}
+
+function noSuchSubaccount(value: unknown): NotFoundError {
+  return new NotFoundError(`There is no sub-account ${String(value)}`);
 }
 
 /** Textmagic ids are numeric; anything else names no sub-account. */
 function subaccountRef(value: unknown): MemberRef {
   const id = numericId(value);
-  if (id === null) throw new NotFoundError(`There is no sub-account ${String(value)}`);
+  if (id === null) throw noSuchSubaccount(value);
   return { id };
 }
 
@@ -136,14 +164,21 @@ export function textmagicError(code: number, message: string, field?: string): T
 }
 
 /**
- * Validation is 400 (Textmagic's), with the message under the field at fault; the rest keeps the
- * native API's status (401, 403, 404, 402 insufficient funds, 409 conflict).
+ * Only the codes Textmagic documents: 400 for anything wrong with the request (validation, a
+ * duplicate invitation, a refused change), 401 for credentials and for a key that may not do
+ * this (Textmagic has no 403), 404, 429 and 5xx. Messages go under the field at fault.
  */
+export function textmagicStatus(status: number): number {
+  if (status === 403) return 401;
+  if (status === 401 || status === 404 || status === 429 || status >= 500) return status;
+  return 400;
+}
+
 function errorHandler(logger: AppDeps['logger']): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const { status, body } = describeError(error);
     if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
-    const code = error instanceof ValidationError ? 400 : status;
+    const code = textmagicStatus(status);
     if (code === 401) res.set('WWW-Authenticate', 'Basic realm="teamops"');
     res
       .status(code)

@@ -88,8 +88,14 @@ export function memberCardBlocks(member: MemberDetails, team: TeamView): Blocks 
       ['Role', member.role],
       ['Email', escapeText(member.email ?? '—')],
       ['Status', statusBadge(member.status)],
-      ['Balance', formatMoney(member.balance, team.currency)],
+      [
+        'Balance',
+        member.sharesMasterBalance
+          ? 'sends from the master balance'
+          : formatMoney(member.balance, team.currency),
+      ],
       ['API key', `\`${maskApiKey(member.apiKeyPrefix)}\``],
+      ['Username · key id', `\`${member.username}\` · \`${member.keyId}\``],
       ['Slack user', member.slackUserId ? `<@${member.slackUserId}>` : 'not linked'],
       ['Auto-recharge', autoRecharge],
     ]),
