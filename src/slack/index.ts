@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { RateLimits } from '../platform/rate-limits.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
-import { slackRequestGuard } from './request-guard.ts';
+import { slackRequestGuard, slackUserLimit } from './request-guard.ts';
 import { Limiter } from './support/limiter.ts';
 import { recordSlackTeam } from './support/observe.ts';
 
@@ -45,6 +45,8 @@ export function mountSlack(
   let app: App<TeamopsContext>;
   let mode: SlackHandle['mode'];
   let socket: SocketModeReceiver | undefined;
+  // The shared counters (createHttpApp sets them), read when a request comes.
+  const rateLimits = () => expressApp.locals.rateLimits as RateLimits | undefined;
   if (slack.appToken) {
     mode = 'socket';
     socket = new SocketModeReceiver({
@@ -64,7 +66,7 @@ export function mountSlack(
       SLACK_EVENTS_PATH,
       slackRequestGuard({
         signingSecret: slack.signingSecret,
-        rateLimits: () => expressApp.locals.rateLimits as RateLimits | undefined,
+        rateLimits,
         logger: deps.logger,
       }),
     );
@@ -76,6 +78,9 @@ export function mountSlack(
     });
     app = new App<TeamopsContext>({ token: slack.botToken, receiver, logger, clientOptions });
   }
+
+  // Over HTTP the request guard limits each Slack user; over the socket, this middleware does.
+  if (mode === 'socket') app.use(slackUserLimit({ rateLimits, logger: deps.logger }));
 
   const afterAck = new Limiter(options.afterAckConcurrency ?? AFTER_ACK_CONCURRENCY);
   app.use(async ({ context, next }) => {
