@@ -14,7 +14,7 @@ import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
 import { INSTALL_PATH, mountInstallRoutes } from './oauth/install-routes.ts';
 import { registerUninstallListeners } from './oauth/uninstall.ts';
-import { slackRequestGuard } from './request-guard.ts';
+import { slackRequestGuard, slackUserLimit } from './request-guard.ts';
 import { Limiter } from './support/limiter.ts';
 import { recordSlackTeam } from './support/observe.ts';
 import { createInstallationStore } from './workspace-tokens.ts';
@@ -92,6 +92,8 @@ export function mountSlack(
   let app: App<TeamopsContext>;
   let mode: SlackHandle['mode'];
   let socket: SocketModeReceiver | undefined;
+  // The shared counters (createHttpApp sets them), read when a request comes.
+  const rateLimits = () => expressApp.locals.rateLimits as RateLimits | undefined;
   if (slack.appToken) {
     mode = 'socket';
     socket = new SocketModeReceiver({
@@ -111,7 +113,7 @@ export function mountSlack(
       SLACK_EVENTS_PATH,
       slackRequestGuard({
         signingSecret: slack.signingSecret,
-        rateLimits: () => expressApp.locals.rateLimits as RateLimits | undefined,
+        rateLimits,
         logger: deps.logger,
       }),
     );
@@ -123,6 +125,9 @@ export function mountSlack(
     });
     app = new App<TeamopsContext>({ ...credentials, receiver, logger, clientOptions });
   }
+
+  // Over HTTP the request guard limits each Slack user; over the socket, this middleware does.
+  if (mode === 'socket') app.use(slackUserLimit({ rateLimits, logger: deps.logger }));
 
   const afterAck = new Limiter(options.afterAckConcurrency ?? AFTER_ACK_CONCURRENCY);
   app.use(async ({ context, next }) => {

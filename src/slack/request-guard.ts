@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
 import type { RateLimits } from '../platform/rate-limits.ts';
@@ -92,13 +93,45 @@ function slackUserOf(raw: Buffer, contentType: string | undefined): string | nul
     } else {
       body = JSON.parse(text);
     }
-    const user =
-      body.user_id ??
-      (body.user as { id?: unknown } | undefined)?.id ??
-      (body.event as { user?: unknown } | undefined)?.user;
-    const team = body.team_id ?? (body.team as { id?: unknown } | undefined)?.id ?? '';
-    return typeof user === 'string' ? `${String(team)}:${user}` : null;
+    return slackUserKey(body);
   } catch {
     return null;
   }
+}
+
+/** The rate-limit key of a parsed command, interaction or event: "team:user", or null. */
+function slackUserKey(body: Record<string, unknown>): string | null {
+  const user =
+    body.user_id ??
+    (body.user as { id?: unknown } | undefined)?.id ??
+    (body.event as { user?: unknown } | undefined)?.user;
+  const team = body.team_id ?? (body.team as { id?: unknown } | undefined)?.id ?? '';
+  return typeof user === 'string' ? `${String(team)}:${user}` : null;
+}
+
+/**
+ * The per-user limit of slackRequestGuard for Socket Mode, where requests arrive over the
+ * socket and not on /slack/events: a Bolt global middleware, first in line, counting on the
+ * same shared counters. A refused command is acked with the wait in its ephemeral answer; a
+ * refused click is acked and dropped; a refused modal submission is not acked, so Slack says it
+ * failed and the modal keeps what was typed (as a 429 does over HTTP). Events were acked by Bolt.
+ */
+export function slackUserLimit(options: {
+  rateLimits: () => RateLimits | undefined;
+  logger: Logger;
+}): Middleware<AnyMiddlewareArgs> {
+  const log = options.logger.child({ component: 'slack-guard' });
+  return async (args) => {
+    const limits = options.rateLimits();
+    const user = limits ? slackUserKey(args.body as Record<string, unknown>) : null;
+    const retryAfter = user ? await limits!.slack.take(user) : null;
+    if (retryAfter === null) return args.next();
+    log.warn({ retryAfter }, 'refused: Slack user over the rate limit (Socket Mode)');
+    const ack = (args as { ack?: (response?: object) => Promise<void> }).ack;
+    if ('command' in args) {
+      await ack?.({ response_type: 'ephemeral', text: `Too many requests: try again in ${retryAfter} s` });
+    } else if ((args.body as { type?: unknown }).type !== 'view_submission') {
+      await ack?.();
+    }
+  };
 }

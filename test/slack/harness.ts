@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
 import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
+import type { RateLimits } from '../../src/platform/rate-limits.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
 import { mountSlack, SLACK_EVENTS_PATH, type SlackHandle } from '../../src/slack/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -39,7 +40,10 @@ export interface SlackHarness {
  * fake's `apps.connections.open` to a FakeSocketMode (`h.socketMode`), and the hooks wait until
  * it is connected; the HTTP server still runs, to show that it does not serve `/slack/events`.
  */
-export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: boolean } = {}): SlackHarness {
+export function useSlackApp(
+  slackTeamId = 'T0ACME',
+  options: { socketMode?: boolean; rateLimits?: RateLimits } = {},
+): SlackHarness {
   const h = {} as SlackHarness;
   let inFlight = 0;
   const idleWaiters: Array<() => void> = [];
@@ -61,6 +65,8 @@ export function useSlackApp(slackTeamId = 'T0ACME', options: { socketMode?: bool
       LOG_LEVEL: 'silent',
     });
     const app = express();
+    // Where createHttpApp puts the shared counters; without them no Slack user is limited.
+    if (options.rateLimits) app.locals.rateLimits = options.rateLimits;
     const handle = mountSlack(app, { config, logger, services: h.services });
     if (!handle) throw new Error('Slack is not configured');
     h.handle = handle;

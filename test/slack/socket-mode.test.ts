@@ -1,12 +1,18 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: Slack payloads are loose JSON; the assertions say what matters.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { memoryRateLimits } from '../../src/platform/rate-limits.ts';
 import { memberActor } from '../../src/shared/actor.ts';
 import { ACTIONS } from '../../src/slack/ids.ts';
 import type { SlackCall } from '../helpers/fake-slack.ts';
 import { ACK_DEADLINE_MS } from '../helpers/fake-socket-mode.ts';
 import { APP_TOKEN, type SlackTeam, seedSlackTeam, shown, useSlackApp } from './harness.ts';
 
-const h = useSlackApp('T0SOCKET', { socketMode: true });
+/** Enough for every other test here; the limit test goes past it with a user of its own. */
+const COMMANDS_PER_USER = 5;
+const h = useSlackApp('T0SOCKET', {
+  socketMode: true,
+  rateLimits: memoryRateLimits({ windowSeconds: 600, api: 1000, slack: COMMANDS_PER_USER, invitations: 100 }),
+});
 let acme: SlackTeam;
 /** The `apps.connections.open` calls made while connecting (the fake's record is cleared before each test). */
 let opened: SlackCall[];
@@ -79,6 +85,24 @@ describe('Socket Mode', () => {
     const home = await h.fakeSlack.waitFor('views.publish', (c) => c.args.user_id === 'U0OWNER');
     expect(home.args.view.type).toBe('home');
     expect(shown(home)).toContain('Master balance');
+  });
+
+  it('limits each Slack user’s commands, as over HTTP: past the limit the ack says when to retry', async () => {
+    for (let i = 0; i < COMMANDS_PER_USER; i += 1) {
+      const { fields, responseId } = h.slack.commandPayload('U0USER', 'balance');
+      await h.socketMode.slashCommand(fields);
+      expect(shown(await h.fakeSlack.waitForResponse(responseId))).toContain('balance');
+    }
+    const refused = h.slack.commandPayload('U0USER', 'balance');
+    const ack = await h.socketMode.slashCommand(refused.fields);
+    expect(ack.ms).toBeLessThan(ACK_DEADLINE_MS);
+    expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
+    expect(ack.payload?.text).toMatch(/^Too many requests: try again in \d+ s$/);
+    // Another user is not held back; by the time it is answered, the refused command would have been.
+    const other = h.slack.commandPayload('U0ADMIN', 'balance');
+    await h.socketMode.slashCommand(other.fields);
+    await h.fakeSlack.waitForResponse(other.responseId);
+    expect(h.fakeSlack.responses(refused.responseId)).toEqual([]);
   });
 
   it('does not serve /slack/events', async () => {
