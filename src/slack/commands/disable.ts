@@ -1,5 +1,5 @@
 import { memberOnly } from '../parse/words.ts';
-import { statusChangedText } from '../presenters/replies.ts';
+import { setMemberStatus } from './member-status.ts';
 import { MANAGERS, type SubcommandSpec } from './spec.ts';
 
 export const disable: SubcommandSpec<'disable'> = {
@@ -7,9 +7,6 @@ export const disable: SubcommandSpec<'disable'> = {
   summary: "refuse the member's API key; nothing is charged",
   shownTo: MANAGERS,
   parse: memberOnly('disable'),
-  handle: async (command, { deps, caller }) => {
-    const member = await deps.services.members.disable(caller.actor, command.member);
-    return { text: statusChangedText(member) };
-  },
+  handle: setMemberStatus,
   changesTeamPage: true,
 };

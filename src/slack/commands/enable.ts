@@ -1,5 +1,5 @@
 import { memberOnly } from '../parse/words.ts';
-import { statusChangedText } from '../presenters/replies.ts';
+import { setMemberStatus } from './member-status.ts';
 import { MANAGERS, type SubcommandSpec } from './spec.ts';
 
 export const enable: SubcommandSpec<'enable'> = {
@@ -7,9 +7,6 @@ export const enable: SubcommandSpec<'enable'> = {
   summary: "accept the member's API key again",
   shownTo: MANAGERS,
   parse: memberOnly('enable'),
-  handle: async (command, { deps, caller }) => {
-    const member = await deps.services.members.enable(caller.actor, command.member);
-    return { text: statusChangedText(member) };
-  },
+  handle: setMemberStatus,
   changesTeamPage: true,
 };
