@@ -1,8 +1,5 @@
 import type { AppDeps } from '../src/app.ts';
-import { sendDigest, syncDigestSchedule } from '../src/digests/digest-jobs.ts';
-import { deliverInvitation } from '../src/invitations/invitation-email.ts';
 import type { JobName, JobPayload } from '../src/jobs/jobs.ts';
-import { handleBalanceLow } from '../src/ledger/balance-low.ts';
 import { type Mailer, sendEmailJob } from '../src/mail/mailer.ts';
 import type { QueueJob, Queues } from '../src/platform/queue.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
@@ -26,13 +23,14 @@ export type Processor<J extends JobName> = (
  * call; the logic lives with its feature, and every call is safe to run twice.
  */
 export const processors: { [J in JobName]: Processor<J> } = {
-  'invitation.send': (deps, payload, job) => deliverInvitation(deps, payload, job),
+  'invitation.send': (deps, payload, job) => deps.services.invitations.deliver(payload, job, deps),
   'invitation.slack_dm': (deps, payload) => sendInvitationDm(deps, payload),
   'email.send': (deps, payload) => sendEmailJob(deps.mailer, payload),
-  'member.balance_low': (deps, payload, job) => handleBalanceLow(deps.orm, deps.logger, payload, job.id),
+  'member.balance_low': (deps, payload, job) =>
+    deps.services.autoRecharge.handleBalanceLow(payload, job.id, deps.logger),
   'slack.post': (deps, payload, job) => postOnce(deps.orm, deps.slack, payload, job.id),
-  'digest.schedule': (deps, payload) => syncDigestSchedule(deps.orm, deps.queues, payload),
-  'digest.send': (deps, payload, job) => sendDigest(deps.orm, deps.queues, payload, job),
+  'digest.schedule': (deps, payload) => deps.services.digests.syncSchedule(payload, deps.queues),
+  'digest.send': (deps, payload, job) => deps.services.digests.send(payload, job, deps.queues),
   // A message is handed over only while queued; on the last attempt, messages the provider still
   // cannot take fail and are refunded.
   'message.dispatch': (deps, payload, job) =>

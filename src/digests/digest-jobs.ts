@@ -4,12 +4,18 @@ import type { QueueJob, Queues } from '../platform/queue.ts';
 import { queryOne } from '../platform/sql.ts';
 // upward: the digest job hands a finished Slack message to the slack queue; the presenter is pure.
 import { digestMessage } from '../slack/presenters/digests.ts';
-import { type DigestFrequency, digestCron } from './digest.service.ts';
+import type { DigestFrequency } from './digest.service.ts';
 import { buildDigest } from './digest-report.ts';
 
 /** One BullMQ Job Scheduler per team; upserting it is idempotent, so the job may run any number of times. */
 export function digestSchedulerId(teamId: number): string {
   return `digest-team-${teamId}`;
+}
+
+/** The job scheduler's cron for a setting: daily at HH:MM, or Mondays at HH:MM. */
+export function digestCron(frequency: DigestFrequency, time: string): string {
+  const [hour, minute] = time.split(':').map(Number);
+  return `${minute} ${hour} * * ${frequency === 'weekly' ? '1' : '*'}`;
 }
 
 /** The `digest.schedule` job: make the team's scheduler match its settings as they are now. */

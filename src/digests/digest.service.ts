@@ -1,11 +1,14 @@
 import { recordAudit } from '../audit/audit.ts';
+import type { JobPayload } from '../jobs/jobs.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
+import type { QueueJob, Queues } from '../platform/queue.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { loadTeam, requireSlackChannel } from '../teams/team.service.ts';
+import { sendDigest, syncDigestSchedule } from './digest-jobs.ts';
 
 export const DIGEST_FREQUENCIES = ['daily', 'weekly'] as const;
 export type DigestFrequency = (typeof DIGEST_FREQUENCIES)[number];
@@ -76,6 +79,20 @@ export class DigestService {
     const caller = await loadCaller(em, actor);
     return settingsOf(await loadTeam(em, callerTeam(caller)));
   }
+
+  /** The `digest.schedule` job: bring the team's job scheduler in line with its settings (digest-jobs.ts). */
+  syncSchedule(payload: JobPayload<'digest.schedule'>, queues: Queues): Promise<'scheduled' | 'removed'> {
+    return syncDigestSchedule(this.#orm, queues, payload);
+  }
+
+  /** The `digest.send` job: post the digest of the period that ended at the scheduled time, once. */
+  send(
+    payload: JobPayload<'digest.send'>,
+    job: Pick<QueueJob, 'scheduledFor'>,
+    queues: Queues,
+  ): Promise<'posted' | 'not configured'> {
+    return sendDigest(this.#orm, queues, payload, job);
+  }
 }
 
 function settingsOf(team: {
@@ -92,12 +109,6 @@ function settingsOf(team: {
     time: team.digestTime ?? null,
     timezone: team.digestTimezone ?? null,
   };
-}
-
-/** The job scheduler's cron for a setting: daily at HH:MM, or Mondays at HH:MM. */
-export function digestCron(frequency: DigestFrequency, time: string): string {
-  const [hour, minute] = time.split(':').map(Number);
-  return `${minute} ${hour} * * ${frequency === 'weekly' ? '1' : '*'}`;
 }
 
 function requireFrequency(value: string): DigestSetting {

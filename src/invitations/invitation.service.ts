@@ -1,6 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
+import type { JobPayload } from '../jobs/jobs.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { hashSecret, issueApiKey } from '../members/api-keys.ts';
@@ -10,6 +11,7 @@ import { freeUsername } from '../members/usernames.ts';
 import { type MemberView, toMemberView } from '../members/views.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
+import type { QueueJob } from '../platform/queue.ts';
 import { transact } from '../platform/transactions.ts';
 import { type Actor, type Channel, systemParty } from '../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
@@ -21,6 +23,7 @@ import {
   Invitation,
   type InvitationStatus,
 } from './invitation.entity.ts';
+import { deliverInvitation, type InvitationDeliveryDeps } from './invitation-email.ts';
 import { InvitationTokens, processLocalSecret } from './invitation-token.ts';
 
 /** The roles an invitation can give: ownership changes hands only by an approved role change. */
@@ -440,6 +443,17 @@ export class InvitationService {
       memberId: invitation.member.id,
       createdAt: invitation.createdAt,
     };
+  }
+  /**
+   * The `invitation.send` job: emails the link and records how the attempt went
+   * (invitation-email.ts); safe to run twice.
+   */
+  deliver(
+    payload: JobPayload<'invitation.send'>,
+    job: Pick<QueueJob, 'attemptsMade' | 'maxAttempts'>,
+    outlet: Omit<InvitationDeliveryDeps, 'services'>,
+  ): Promise<'sent' | 'skipped'> {
+    return deliverInvitation({ ...outlet, services: { invitations: this } }, payload, job);
   }
 }
 

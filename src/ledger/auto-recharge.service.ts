@@ -1,4 +1,6 @@
 import { recordAudit } from '../audit/audit.ts';
+import type { JobPayload } from '../jobs/jobs.ts';
+import type { Logger } from '../logger.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { findMember, type MemberRef } from '../members/lookups.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
@@ -8,6 +10,7 @@ import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { AutoRechargeRule } from './auto-recharge-rule.entity.ts';
+import { type BalanceLowOutcome, handleBalanceLow } from './balance-low.ts';
 import { lockTeamAndMembers } from './lock-order.ts';
 
 export interface AutoRechargeView {
@@ -100,5 +103,17 @@ export class AutoRechargeService {
       });
       return { memberId: member.id, removed: true };
     });
+  }
+
+  /**
+   * The `member.balance_low` job: recharge the member by its rule, or alert (balance-low.ts).
+   * A receipt keyed by the job id makes a second run do nothing.
+   */
+  handleBalanceLow(
+    payload: JobPayload<'member.balance_low'>,
+    jobId: string,
+    logger: Logger,
+  ): Promise<BalanceLowOutcome> {
+    return handleBalanceLow(this.#orm, logger, payload, jobId);
   }
 }

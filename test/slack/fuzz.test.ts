@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SUBCOMMANDS } from '../../src/slack/parse/grammar.ts';
+import { SUBCOMMANDS } from '../../src/slack/commands/index.ts';
 import { type SlackTeam, seedSlackTeam, useSlackApp } from './harness.ts';
 
 const h = useSlackApp('T0FUZZ');

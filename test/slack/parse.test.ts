@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseTeamCommand, type TeamCommand } from '../../src/slack/parse/command.ts';
-import { SUBCOMMANDS } from '../../src/slack/parse/grammar.ts';
+import { parseTeamCommand, SUBCOMMANDS } from '../../src/slack/commands/index.ts';
+import type { TeamCommand } from '../../src/slack/parse/command.ts';
 import { parseMemberRef } from '../../src/slack/parse/references.ts';
 import { tokenize } from '../../src/slack/parse/tokenize.ts';
 

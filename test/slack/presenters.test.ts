@@ -4,6 +4,8 @@ import type { RoleChangeView } from '../../src/approvals/approval.service.ts';
 import type { MemberPage } from '../../src/members/member.service.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
 import { ForbiddenError } from '../../src/shared/errors.ts';
+import { helpLines } from '../../src/slack/commands/index.ts';
+import { setup } from '../../src/slack/commands/setup.ts';
 import { ACTIONS } from '../../src/slack/ids.ts';
 import { approvalBlocks, decisionNotice } from '../../src/slack/presenters/approvals.ts';
 import { helpBlocks } from '../../src/slack/presenters/help.ts';
@@ -68,19 +70,19 @@ const buttons = (blocks: unknown[]) =>
 
 describe('help', () => {
   it('shows a user only what a user may do, and managers the management commands', () => {
-    const user = text(helpBlocks('user', 'Acme'));
+    const user = text(helpBlocks('user', 'Acme', helpLines('user')));
     expect(user).toContain('/team balance');
     expect(user).toContain('/team logs');
     expect(user).not.toContain('/team credit');
     expect(user).not.toContain('/team delete');
-    const admin = text(helpBlocks('admin', 'Acme'));
+    const admin = text(helpBlocks('admin', 'Acme', helpLines('admin')));
     for (const usage of ['/team credit', '/team delete', '/team role', '/team invite', '/team digest'])
       expect(admin).toContain(usage);
     expect(admin).not.toContain('/team setup');
   });
 
   it('keeps every section within Slack limits', () => {
-    for (const block of helpBlocks('owner', 'Acme') as any[])
+    for (const block of helpBlocks('owner', 'Acme', helpLines('owner')) as any[])
       if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3_000);
   });
 });
@@ -138,8 +140,8 @@ describe('team page (App Home)', () => {
   });
 
   it('tells an outsider how to join or set up, and nothing about the team', () => {
-    expect(text(outsiderHomeView('Acme'))).toMatch(/not a member of \*Acme\*/);
-    expect(text(outsiderHomeView(null))).toContain('/team setup');
+    expect(text(outsiderHomeView('Acme', setup.usage))).toMatch(/not a member of \*Acme\*/);
+    expect(text(outsiderHomeView(null, setup.usage))).toContain('/team setup');
   });
 });
 

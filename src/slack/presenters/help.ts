@@ -1,5 +1,4 @@
 import type { Role } from '../../members/member.entity.ts';
-import { GRAMMAR, SUBCOMMANDS, type Subcommand } from '../parse/grammar.ts';
 import { type Blocks, context, escapeText, header, section } from './blocks.ts';
 
 const ROLE_INTRO: Record<Role, string> = {
@@ -8,15 +7,8 @@ const ROLE_INTRO: Record<Role, string> = {
   user: 'You are a *user*: you see and use your own sub-account.',
 };
 
-export function helpLines(role: Role): string[] {
-  return SUBCOMMANDS.filter((name) => GRAMMAR[name].shownTo.includes(role)).map(
-    (name) => `\`${escapeText(GRAMMAR[name].usage)}\` — ${GRAMMAR[name].summary}`,
-  );
-}
-
-/** `/team help`: only what the caller's role may do. */
-export function helpBlocks(role: Role, teamName: string): Blocks {
-  const lines = helpLines(role);
+/** `/team help`: only what the caller's role may do, one line a subcommand (src/slack/commands/help.ts). */
+export function helpBlocks(role: Role, teamName: string, lines: readonly string[]): Blocks {
   // Each section holds at most 3,000 characters; the owner's list is longer than one.
   const half = Math.ceil(lines.length / 2);
   return [
@@ -31,11 +23,11 @@ export function helpBlocks(role: Role, teamName: string): Blocks {
 }
 
 /** Help for someone who is not a member yet: how to become one, nothing else. */
-export function outsiderHelpBlocks(teamName: string | null): Blocks {
+export function outsiderHelpBlocks(teamName: string | null, setupUsage: string): Blocks {
   return teamName === null
     ? [
         section(
-          `No team is set up in this workspace yet. Create one and become its owner:\n\`${escapeText(GRAMMAR.setup.usage)}\``,
+          `No team is set up in this workspace yet. Create one and become its owner:\n\`${escapeText(setupUsage)}\``,
         ),
       ]
     : [
@@ -45,8 +37,9 @@ export function outsiderHelpBlocks(teamName: string | null): Blocks {
       ];
 }
 
-export function usageText(subcommand: Subcommand | undefined, message: string): string {
-  return subcommand
-    ? `${message}\nUsage: \`${GRAMMAR[subcommand].usage}\``
+/** A command that could not be read: what is wrong, and how its subcommand is written when known. */
+export function usageText(usage: string | undefined, message: string): string {
+  return usage
+    ? `${message}\nUsage: \`${usage}\``
     : `${message} Try \`/team help\` for the list of commands.`;
 }

@@ -81,6 +81,6 @@ export function teamHomeView(team: TeamView, viewer: MemberView, page: MemberPag
 }
 
 /** For someone with no member behind their Slack user: how to become one. */
-export function outsiderHomeView(teamName: string | null): HomeView {
-  return { type: 'home', blocks: [header('teamops'), ...outsiderHelpBlocks(teamName)] };
+export function outsiderHomeView(teamName: string | null, setupUsage: string): HomeView {
+  return { type: 'home', blocks: [header('teamops'), ...outsiderHelpBlocks(teamName, setupUsage)] };
 }

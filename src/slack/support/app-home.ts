@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import { UnauthenticatedError } from '../../shared/errors.ts';
+import { setup } from '../commands/setup.ts';
 import { identifyCaller, type SlackCaller, type SlackDeps } from '../context.ts';
 import { HOME_PAGE_SIZE, outsiderHomeView, teamHomeView } from '../presenters/home.ts';
 
@@ -38,7 +39,10 @@ export async function publishHomeFor(
   } catch (error) {
     if (!(error instanceof UnauthenticatedError)) throw error;
     const team = await deps.services.teams.getBySlackTeam(slackTeamId);
-    await client.views.publish({ user_id: slackUserId, view: outsiderHomeView(team?.name ?? null) });
+    await client.views.publish({
+      user_id: slackUserId,
+      view: outsiderHomeView(team?.name ?? null, setup.usage),
+    });
     return;
   }
   await publishHome(deps, client, caller, page);

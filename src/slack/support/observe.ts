@@ -6,8 +6,8 @@ import type {
 } from '@slack/bolt';
 import { slackAckDuration } from '../../platform/metrics.ts';
 import { currentRequest } from '../../platform/request-context.ts';
+import { isSubcommand } from '../commands/index.ts';
 import type { TeamopsContext } from '../context.ts';
-import { isSubcommand } from '../parse/grammar.ts';
 
 /** Names the Slack workspace in the request log line of the request being served. */
 export const recordSlackTeam: Middleware<AnyMiddlewareArgs, TeamopsContext> = async ({ context, next }) => {
@@ -20,7 +20,7 @@ type CommandArgs = AllMiddlewareArgs<TeamopsContext> & SlackCommandMiddlewareArg
 
 /**
  * Measures how long a slash command's listener takes to ack, labelled `/team <subcommand>` (only
- * subcommands the grammar knows, so a typo cannot add a series).
+ * subcommands `SUBCOMMAND_SPECS` knows, so a typo cannot add a series).
  */
 export function timedAck(
   listener: (args: CommandArgs) => Promise<void>,
