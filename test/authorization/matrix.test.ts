@@ -379,6 +379,8 @@ describe('authorization matrix', () => {
       'invitations.decline',
       'invitations.recordDelivery',
       'invitations.deliveryDetails',
+      'invitations.deliver',
+      'autoRecharge.handleBalanceLow',
       'approvals.recordSlackMessage',
     ]);
     const uncovered = actorMethods.filter((m) => !covered.has(m) && !notMemberCalls.has(m));
