@@ -281,6 +281,8 @@ describe('authorization matrix: messaging, prices, statistics, digests, audit', 
       'messaging.dispatch',
       'messaging.checkStatus',
       'messaging.recordProviderReport',
+      'digests.syncSchedule',
+      'digests.send',
     ]);
     expect(methods.filter((m) => !covered.has(m) && !notMemberCalls.has(m))).toEqual([]);
   });
