@@ -6,8 +6,15 @@ import type { TransferView } from '../../src/ledger/ledger.service.ts';
 import type { MemberDetails } from '../../src/members/member.service.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
 import { type Actor, memberActor } from '../../src/shared/actor.ts';
-import { type CallerRole, everyMember, managersOnly, type Outcome, ROLES } from '../helpers/authorization.ts';
-import { databaseState, expectRefusedWithoutChange, teamState } from '../helpers/database-state.ts';
+import {
+  type CallerRole,
+  everyMember,
+  expectOutcome,
+  managersOnly,
+  type Outcome,
+  ROLES,
+} from '../helpers/authorization.ts';
+import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 /**
@@ -569,19 +576,16 @@ describe('authorization matrix', () => {
       if (outcome === 'allowed' && repeatable) f = reused ??= freshFixture();
       else if (outcome === 'allowed' && !readOnly) f = freshFixture();
       const actor = actorFor(role, f);
-      const attempt = () => call(f.services, actor, f);
-      if (outcome === 'forbidden' || outcome === 'not_found') {
-        await expectRefusedWithoutChange(h.orm, attempt, { code: outcome });
-        return;
-      }
-      const context: Allowed = { f, role, actor };
-      const teamA = role === 'outsider' ? await teamState(h.orm, f.a.team.id) : null;
-      const everything = readOnly ? await databaseState(h.orm) : null;
-      const before = await observe?.(context);
-      const result = await attempt();
-      await check(result as never, context, before);
-      if (everything) expect(await databaseState(h.orm)).toEqual(everything);
-      if (teamA) expect(await teamState(h.orm, f.a.team.id)).toEqual(teamA);
+      await expectOutcome(h.orm, {
+        outcome,
+        role,
+        teamId: f.a.team.id,
+        readOnly,
+        context: { f, role, actor } satisfies Allowed,
+        attempt: () => call(f.services, actor, f),
+        observe,
+        check,
+      });
     },
   );
 
