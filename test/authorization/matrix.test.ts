@@ -1,8 +1,28 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.ts';
+import type { RoleChangeView } from '../../src/approvals/approval.service.ts';
+import type { InvitationView } from '../../src/invitations/invitation.service.ts';
+import type { TransferView } from '../../src/ledger/ledger.service.ts';
+import type { MemberDetails } from '../../src/members/member.service.ts';
+import type { MemberView, TeamView } from '../../src/members/views.ts';
 import { type Actor, memberActor } from '../../src/shared/actor.ts';
-import { databaseState, expectRefusedWithoutChange, teamState } from '../helpers/database-state.ts';
+import {
+  type CallerRole,
+  everyMember,
+  expectOutcome,
+  managersOnly,
+  type Outcome,
+  ROLES,
+} from '../helpers/authorization.ts';
+import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
+
+/**
+ * The authorization matrix of the team, member, money, invitation and approval services
+ * (service-matrix.test.ts has messaging, statistics, digests and audit). A refused call changes
+ * nothing; an allowed one is checked for what its caller would notice: the balances that moved,
+ * the status, role, key or invitation that changed, and for reads, an unchanged database.
+ */
 
 /** Refusals run here: a small database, so "nothing changed" compares little. */
 const h = useServices();
@@ -18,6 +38,7 @@ interface Fixture {
   /** A user with money and an auto-recharge rule, and a pending request to become admin. */
   target: number;
   targetEmail: string;
+  targetApiKey: string;
   /** The target's public key id, as the Vonage API names it. */
   targetKeyId: string;
   /** A user with a pending request to become owner. */
@@ -34,12 +55,12 @@ async function buildFixture(services: Services): Promise<Fixture> {
   fixtureCounter += 1;
   const a = await seedTeam(services, { masterBalance: '100' });
   const owner = a.owner.actor;
-  const create = async (name: string, email?: string) =>
-    (await services.members.create(owner, { name, email })).member.id;
+  const create = (name: string, email?: string) => services.members.create(owner, { name, email });
   const targetEmail = `tara-${fixtureCounter}@example.com`;
-  const target = await create('Tara Target', targetEmail);
-  const heir = await create('Hugo Heir');
-  const inactive = await create('Ivy Inactive');
+  const { member: targetMember, apiKey: targetApiKey } = await create('Tara Target', targetEmail);
+  const target = targetMember.id;
+  const heir = (await create('Hugo Heir')).member.id;
+  const inactive = (await create('Ivy Inactive')).member.id;
   await services.members.disable(owner, { id: inactive });
   await services.ledger.credit(owner, { member: { id: target }, amount: '5' });
   await services.autoRecharge.set(owner, { member: { id: target }, threshold: '1', amount: '2' });
@@ -52,6 +73,7 @@ async function buildFixture(services: Services): Promise<Fixture> {
     a,
     target,
     targetEmail,
+    targetApiKey,
     targetKeyId: (await services.members.show(owner, { id: target })).keyId,
     heir,
     inactive,
@@ -62,10 +84,11 @@ async function buildFixture(services: Services): Promise<Fixture> {
   };
 }
 
-const ROLES = ['owner', 'admin', 'user', 'outsider'] as const;
-type CallerRole = (typeof ROLES)[number];
-/** `own team`: an outsider's call that names no team acts on its own team and leaves team A alone. */
-type Outcome = 'allowed' | 'forbidden' | 'not_found' | 'own team';
+interface Allowed {
+  f: Fixture;
+  role: CallerRole;
+  actor: Actor;
+}
 
 interface Operation {
   name: string;
@@ -75,11 +98,37 @@ interface Operation {
   repeatable?: boolean;
   call: (s: Services, actor: Actor, f: Fixture) => Promise<unknown>;
   expected: Record<CallerRole, Outcome>;
+  /**
+   * What an allowed call (or an outsider's call on its own team) did, as its caller would
+   * notice. `before` is what `observe` saw before the call.
+   */
+  check: (result: never, context: Allowed, before: unknown) => Promise<void> | void;
+  /** Read before the call, for `check`. */
+  observe?: (context: Allowed) => Promise<unknown>;
 }
 
-/** The owner and admins may; a user is forbidden; an outsider gets `outsider`. */
-function managersOnly(outsider: Outcome): Record<CallerRole, Outcome> {
-  return { owner: 'allowed', admin: 'allowed', user: 'forbidden', outsider };
+/** A member of team A as its owner sees it (the owner stays a manager even after a handover). */
+const memberOf = (f: Fixture, id: number) => f.services.members.show(f.a.owner.actor, { id });
+const masterOf = async (f: Fixture) => (await f.services.teams.get(f.a.owner.actor)).masterBalance;
+/** The target's and the master balance, for money moves. */
+const balances = async ({ f }: Allowed) => ({
+  target: (await memberOf(f, f.target)).balance,
+  master: await masterOf(f),
+});
+type Balances = Awaited<ReturnType<typeof balances>>;
+const invitationOf = async (f: Fixture, id: number) =>
+  (await f.services.invitations.list(f.a.owner.actor, { status: 'all' })).find((i) => i.id === id);
+const requestOf = (f: Fixture, id: number) => f.services.approvals.get(f.a.owner.actor, id);
+/** Tara's 5 credited in the fixture, as it shows in a list of transfers. */
+const isTargetCredit = (f: Fixture) => (t: { kind: string; toMemberId: number | null; amount: bigint }) =>
+  t.kind === 'credit' && t.toMemberId === f.target && t.amount === 5_000_000n;
+const isManager = (role: CallerRole) => role === 'owner' || role === 'admin';
+
+async function expectKeyRotated(f: Fixture, memberId: number, oldKey: string, newKey: string) {
+  expect((await f.services.members.authenticateApiKey(newKey)).id).toBe(memberId);
+  await expect(f.services.members.authenticateApiKey(oldKey)).rejects.toMatchObject({
+    code: 'unauthenticated',
+  });
 }
 
 const OPERATIONS: Operation[] = [
@@ -87,119 +136,217 @@ const OPERATIONS: Operation[] = [
     name: 'teams.get',
     readOnly: true,
     call: (s, actor, f) => s.teams.get(actor, f.a.team.id),
-    expected: { owner: 'allowed', admin: 'allowed', user: 'allowed', outsider: 'forbidden' },
+    expected: everyMember('forbidden'),
+    check(team: TeamView, { f }) {
+      expect(team).toMatchObject({ id: f.a.team.id, name: f.a.team.name });
+    },
   },
   {
     name: 'teams.setAlerts',
     repeatable: true,
     call: (s, actor) => s.teams.setAlerts(actor, { channel: 'C0MATRIX', level: '2' }),
     expected: managersOnly('own team'),
+    async check(_result, { f, role, actor }) {
+      // An outsider names no team: its own team's alerts change (and team A's do not).
+      const team = await f.services.teams.get(actor);
+      expect(team).toMatchObject({
+        id: role === 'outsider' ? outsider.team.id : f.a.team.id,
+        alertsChannel: 'C0MATRIX',
+        lowBalanceLevel: 2_000_000n,
+      });
+    },
   },
   {
     name: 'members.list',
     readOnly: true,
     call: (s, actor, f) => s.members.list(actor, { teamId: f.a.team.id }),
-    expected: { owner: 'allowed', admin: 'allowed', user: 'allowed', outsider: 'forbidden' },
+    expected: everyMember('forbidden'),
+    check(page: { items: { id: number }[] }, { f, role }) {
+      const ids = page.items.map((m) => m.id);
+      // A user sees only itself; managers see the whole team.
+      if (role === 'user') expect(ids).toEqual([f.a.user.id]);
+      else expect(ids).toEqual(expect.arrayContaining([f.a.owner.id, f.target, f.heir, f.inactive]));
+    },
   },
   {
     name: 'members.show (another member)',
     readOnly: true,
     call: (s, actor, f) => s.members.show(actor, { id: f.target }),
     expected: managersOnly('not_found'),
+    check(member: MemberDetails, { f }) {
+      expect(member).toMatchObject({ id: f.target, email: f.targetEmail, balance: 5_000_000n });
+    },
   },
   {
     name: 'members.show (by email)',
     readOnly: true,
     call: (s, actor, f) => s.members.show(actor, { email: f.targetEmail }),
     expected: managersOnly('not_found'),
+    check(member: MemberDetails, { f }) {
+      expect(member.id).toBe(f.target);
+    },
   },
   {
     name: 'members.show (by key id)',
     readOnly: true,
     call: (s, actor, f) => s.members.show(actor, { keyId: f.targetKeyId }),
     expected: managersOnly('not_found'),
+    check(member: MemberDetails, { f }) {
+      expect(member).toMatchObject({ id: f.target, keyId: f.targetKeyId });
+    },
   },
   {
     name: 'members.update (rename another member)',
     repeatable: true,
     call: (s, actor, f) => s.members.update(actor, { id: f.target }, { name: 'Tara Renamed' }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.target)).name).toBe('Tara Renamed');
+    },
   },
   {
     name: 'members.update (another member’s username)',
     repeatable: true,
     call: (s, actor, f) => s.members.update(actor, { id: f.target }, { username: `tara.${f.target}` }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.target)).username).toBe(`tara.${f.target}`);
+    },
   },
   {
     name: 'members.create',
     repeatable: true,
     call: (s, actor, f) => s.members.create(actor, { name: 'New Dept', teamId: f.a.team.id }),
     expected: managersOnly('forbidden'),
+    async check(created: { member: MemberView; apiKey: string }, { f }) {
+      expect(await memberOf(f, created.member.id)).toMatchObject({
+        name: 'New Dept',
+        teamId: f.a.team.id,
+        role: 'user',
+        status: 'active',
+        balance: 0n,
+      });
+      // Its key works at once.
+      expect((await f.services.members.authenticateApiKey(created.apiKey)).id).toBe(created.member.id);
+    },
   },
   {
     name: 'members.enable',
     repeatable: true,
     call: (s, actor, f) => s.members.enable(actor, { id: f.inactive }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.inactive)).status).toBe('active');
+    },
   },
   {
     name: 'members.disable',
     call: (s, actor, f) => s.members.disable(actor, { id: f.target }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.target)).status).toBe('inactive');
+    },
   },
   {
     name: 'members.close',
     call: (s, actor, f) => s.members.close(actor, { id: f.target }),
     expected: managersOnly('not_found'),
+    observe: balances,
+    async check(result: { returned: bigint }, { f }, before) {
+      // Its 5 return to the master balance, its key and its rule are gone.
+      const { master } = before as Balances;
+      expect(result.returned).toBe(5_000_000n);
+      expect(await memberOf(f, f.target)).toMatchObject({
+        status: 'closed',
+        balance: 0n,
+        autoRecharge: null,
+      });
+      expect(await masterOf(f)).toBe(master + 5_000_000n);
+      await expect(f.services.members.authenticateApiKey(f.targetApiKey)).rejects.toMatchObject({
+        code: 'unauthenticated',
+      });
+    },
   },
   {
     name: 'members.rotateKey (another member)',
     repeatable: true,
     call: (s, actor, f) => s.members.rotateKey(actor, { id: f.target }),
     expected: managersOnly('not_found'),
+    async check(result: { apiKey: string }, { f }) {
+      await expectKeyRotated(f, f.target, f.targetApiKey, result.apiKey);
+    },
   },
   {
     name: 'members.rotateKey (the owner)',
     repeatable: true,
     call: (s, actor, f) => s.members.rotateKey(actor, { id: f.a.owner.id }),
     expected: { owner: 'allowed', admin: 'forbidden', user: 'forbidden', outsider: 'not_found' },
+    async check(result: { apiKey: string }, { f }) {
+      await expectKeyRotated(f, f.a.owner.id, f.a.owner.apiKey, result.apiKey);
+    },
   },
   {
     name: 'members.link (the owner)',
     repeatable: true,
     call: (s, actor, f) => s.members.link(actor, { id: f.a.owner.id }, 'UMATRIXOWNER'),
     expected: { owner: 'allowed', admin: 'forbidden', user: 'forbidden', outsider: 'not_found' },
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.a.owner.id)).slackUserId).toBe('UMATRIXOWNER');
+    },
   },
   {
     name: 'members.link',
     repeatable: true,
     call: (s, actor, f) => s.members.link(actor, { id: f.target }, 'UMATRIX'),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.target)).slackUserId).toBe('UMATRIX');
+    },
   },
   {
     name: 'ledger.credit',
     repeatable: true,
     call: (s, actor, f) => s.ledger.credit(actor, { member: { id: f.target }, amount: '1' }),
     expected: managersOnly('not_found'),
+    observe: balances,
+    async check(_result, context, before) {
+      const { target, master } = before as Balances;
+      expect(await balances(context)).toEqual({ target: target + 1_000_000n, master: master - 1_000_000n });
+    },
   },
   {
     name: 'ledger.debit',
     repeatable: true,
     call: (s, actor, f) => s.ledger.debit(actor, { member: { id: f.target }, amount: '1' }),
     expected: managersOnly('not_found'),
+    observe: balances,
+    async check(_result, context, before) {
+      const { target, master } = before as Balances;
+      expect(await balances(context)).toEqual({ target: target - 1_000_000n, master: master + 1_000_000n });
+    },
   },
   {
     name: 'ledger.history (another member)',
     readOnly: true,
     call: (s, actor, f) => s.ledger.history(actor, { member: { id: f.target } }),
     expected: managersOnly('not_found'),
+    check(transfers: TransferView[], { f }) {
+      expect(transfers.some(isTargetCredit(f))).toBe(true);
+      for (const t of transfers) expect([t.fromMemberId, t.toMemberId]).toContain(f.target);
+    },
   },
   {
     name: 'ledger.history (team)',
     readOnly: true,
     call: (s, actor) => s.ledger.history(actor),
-    expected: { owner: 'allowed', admin: 'allowed', user: 'allowed', outsider: 'own team' },
+    expected: everyMember('own team'),
+    check(transfers: TransferView[], { f, role }) {
+      // Managers see the team's transfers; a user only its own; an outsider only its own team's.
+      expect(transfers.some(isTargetCredit(f))).toBe(isManager(role));
+      if (role === 'user') {
+        for (const t of transfers) expect([t.fromMemberId, t.toMemberId]).toContain(f.a.user.id);
+      }
+    },
   },
   {
     name: 'ledger.between (team)',
@@ -207,11 +354,17 @@ const OPERATIONS: Operation[] = [
     call: (s, actor) =>
       s.ledger.between(actor, { kinds: ['credit', 'debit'], start: new Date(0), end: null }),
     expected: managersOnly('own team'),
+    check(transfers: TransferView[], { f, role }) {
+      expect(transfers.some(isTargetCredit(f))).toBe(isManager(role));
+      for (const t of transfers) expect(['credit', 'debit']).toContain(t.kind);
+    },
   },
   {
     name: 'ledger.topUp',
     call: (s, actor, f) => s.ledger.topUp(actor, { teamId: f.a.team.id, amount: '1' }),
+    // Money enters a team from the operator, never from a member.
     expected: { owner: 'forbidden', admin: 'forbidden', user: 'forbidden', outsider: 'forbidden' },
+    check() {},
   },
   {
     name: 'autoRecharge.set',
@@ -219,80 +372,163 @@ const OPERATIONS: Operation[] = [
     call: (s, actor, f) =>
       s.autoRecharge.set(actor, { member: { id: f.target }, threshold: '3', amount: '4' }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.target)).autoRecharge).toEqual({
+        threshold: 3_000_000n,
+        amount: 4_000_000n,
+        dailyCap: null,
+      });
+    },
   },
   {
     name: 'autoRecharge.off',
     call: (s, actor, f) => s.autoRecharge.off(actor, { id: f.target }),
     expected: managersOnly('not_found'),
+    async check(result: { removed: boolean }, { f }) {
+      expect(result.removed).toBe(true);
+      expect((await memberOf(f, f.target)).autoRecharge).toBeNull();
+    },
   },
   {
     name: 'invitations.invite',
     call: (s, actor, f) => s.invitations.invite(actor, { email: 'matrix@example.com', teamId: f.a.team.id }),
     expected: managersOnly('forbidden'),
+    async check(invitation: InvitationView, { f }) {
+      expect(await invitationOf(f, invitation.id)).toMatchObject({
+        email: 'matrix@example.com',
+        teamId: f.a.team.id,
+        status: 'pending',
+      });
+    },
   },
   {
     name: 'invitations.list',
     readOnly: true,
     call: (s, actor, f) => s.invitations.list(actor, { teamId: f.a.team.id }),
     expected: managersOnly('forbidden'),
+    check(invitations: InvitationView[], { f }) {
+      expect(invitations).toEqual([
+        expect.objectContaining({ id: f.invitationId, email: f.invitationEmail, status: 'pending' }),
+      ]);
+    },
   },
   {
     name: 'invitations.revoke (by id)',
     call: (s, actor, f) => s.invitations.revoke(actor, { id: f.invitationId }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await invitationOf(f, f.invitationId))?.status).toBe('revoked');
+    },
   },
   {
     name: 'invitations.revoke (by email)',
     call: (s, actor, f) => s.invitations.revoke(actor, { email: f.invitationEmail }),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await invitationOf(f, f.invitationId))?.status).toBe('revoked');
+    },
   },
   {
     name: 'approvals.request',
     call: (s, actor, f) => s.approvals.request(actor, { member: { id: f.inactive }, role: 'admin' }),
     expected: managersOnly('not_found'),
+    async check(request: RoleChangeView, { f }) {
+      expect(await requestOf(f, request.id)).toMatchObject({
+        memberId: f.inactive,
+        fromRole: 'user',
+        toRole: 'admin',
+        status: 'pending',
+      });
+      // Asking changes no role yet.
+      expect((await memberOf(f, f.inactive)).role).toBe('user');
+    },
   },
   {
     name: 'approvals.approve',
     call: (s, actor, f) => s.approvals.approve(actor, f.requestId),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await requestOf(f, f.requestId)).status).toBe('approved');
+      expect((await memberOf(f, f.target)).role).toBe('admin');
+    },
   },
   {
     name: 'approvals.deny',
     call: (s, actor, f) => s.approvals.deny(actor, f.requestId),
     expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await requestOf(f, f.requestId)).status).toBe('denied');
+      expect((await memberOf(f, f.target)).role).toBe('user');
+    },
   },
   {
     name: 'approvals.approve (ownership)',
     call: (s, actor, f) => s.approvals.approve(actor, f.ownershipRequestId),
     expected: { owner: 'allowed', admin: 'forbidden', user: 'forbidden', outsider: 'not_found' },
+    async check(_result, { f }) {
+      // The heir becomes owner; the old owner stays on as an admin.
+      expect((await requestOf(f, f.ownershipRequestId)).status).toBe('approved');
+      expect((await memberOf(f, f.heir)).role).toBe('owner');
+      expect((await memberOf(f, f.a.owner.id)).role).toBe('admin');
+    },
   },
   {
     name: 'approvals.deny (ownership)',
     call: (s, actor, f) => s.approvals.deny(actor, f.ownershipRequestId),
     expected: { owner: 'allowed', admin: 'forbidden', user: 'forbidden', outsider: 'not_found' },
+    async check(_result, { f }) {
+      expect((await requestOf(f, f.ownershipRequestId)).status).toBe('denied');
+      expect((await memberOf(f, f.heir)).role).toBe('user');
+      expect((await memberOf(f, f.a.owner.id)).role).toBe('owner');
+    },
   },
   {
     name: 'approvals.get (about another member)',
     readOnly: true,
     call: (s, actor, f) => s.approvals.get(actor, f.requestId),
     expected: managersOnly('not_found'),
+    check(request: RoleChangeView, { f }) {
+      expect(request).toMatchObject({
+        id: f.requestId,
+        memberId: f.target,
+        toRole: 'admin',
+        status: 'pending',
+      });
+    },
   },
   {
     name: 'approvals.approvers',
     readOnly: true,
     call: (s, actor, f) => s.approvals.approvers(actor, f.requestId),
     expected: managersOnly('not_found'),
+    check(approvers: MemberView[], { f }) {
+      // The owner first: whom to ask.
+      expect(approvers[0]?.id).toBe(f.a.owner.id);
+      for (const m of approvers) expect(['owner', 'admin']).toContain(m.role);
+    },
   },
   {
     name: 'invitations.resend',
     call: (s, actor, f) => s.invitations.resend(actor, { id: f.invitationId }),
     expected: managersOnly('not_found'),
+    observe: async ({ f }) => (await invitationOf(f, f.invitationId))!.expiresAt,
+    async check(_result, { f }, before) {
+      // A new link with a fresh expiry, queued for delivery again; still pending.
+      const invitation = await invitationOf(f, f.invitationId);
+      expect(invitation).toMatchObject({ status: 'pending', deliveryStatus: 'queued', deliveryAttempts: 0 });
+      expect(invitation!.expiresAt.getTime()).toBeGreaterThan((before as Date).getTime());
+    },
   },
   {
     name: 'audit.list',
     readOnly: true,
     call: (s, actor, f) => s.audit.list(actor, { teamId: f.a.team.id }),
     expected: managersOnly('forbidden'),
+    check(events: { action: string; subjectMemberId: number | null }[], { f }) {
+      expect(events).toContainEqual(
+        expect.objectContaining({ action: 'member.created', subjectMemberId: f.target }),
+      );
+    },
   },
 ];
 
@@ -333,23 +569,25 @@ function actorFor(role: CallerRole, f: Fixture): Actor {
 
 describe('authorization matrix', () => {
   let reused: Fixture | undefined;
-  it.each(CASES)('$name as $role: $outcome', async ({ call, role, outcome, readOnly, repeatable }) => {
-    let f = shared;
-    if (outcome === 'allowed' && repeatable) f = reused ??= freshFixture();
-    else if (outcome === 'allowed' && !readOnly) f = freshFixture();
-    const attempt = () => call(f.services, actorFor(role, f), f);
-    const teamA = role === 'outsider' ? await teamState(h.orm, f.a.team.id) : null;
-    if (outcome === 'forbidden' || outcome === 'not_found') {
-      await expectRefusedWithoutChange(h.orm, attempt, { code: outcome });
-    } else if (readOnly) {
-      const before = await databaseState(h.orm);
-      await attempt();
-      expect(await databaseState(h.orm)).toEqual(before);
-    } else {
-      await attempt();
-    }
-    if (teamA) expect(await teamState(h.orm, f.a.team.id)).toEqual(teamA);
-  });
+  it.each(CASES)(
+    '$name as $role: $outcome',
+    async ({ call, role, outcome, readOnly, repeatable, check, observe }) => {
+      let f = shared;
+      if (outcome === 'allowed' && repeatable) f = reused ??= freshFixture();
+      else if (outcome === 'allowed' && !readOnly) f = freshFixture();
+      const actor = actorFor(role, f);
+      await expectOutcome(h.orm, {
+        outcome,
+        role,
+        teamId: f.a.team.id,
+        readOnly,
+        context: { f, role, actor } satisfies Allowed,
+        attempt: () => call(f.services, actor, f),
+        observe,
+        check,
+      });
+    },
+  );
 
   it('covers every public operation of the team services', () => {
     const covered = new Set(OPERATIONS.map((o) => o.name.split(' ')[0]));

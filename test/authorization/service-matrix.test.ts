@@ -1,8 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.ts';
 import { type Actor, memberActor } from '../../src/shared/actor.ts';
-import { type CallerRole, everyMember, managersOnly, type Outcome, ROLES } from '../helpers/authorization.ts';
-import { databaseState, expectRefusedWithoutChange, teamState } from '../helpers/database-state.ts';
+import {
+  type CallerRole,
+  everyMember,
+  expectOutcome,
+  managersOnly,
+  type Outcome,
+  ROLES,
+} from '../helpers/authorization.ts';
+import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 /**
@@ -253,19 +260,16 @@ describe('authorization matrix: messaging, prices, statistics, digests, audit', 
   it.each(CASES)('$name as $role: $outcome', async ({ call, role, outcome, readOnly, check, observe }) => {
     const f = fixture;
     const { actor, self } = callerOf(role, f);
-    const attempt = () => call(f.services, actor, f);
-    if (outcome === 'forbidden' || outcome === 'not_found') {
-      await expectRefusedWithoutChange(h.orm, attempt, { code: outcome });
-      return;
-    }
-    const context: Allowed = { f, role, actor, self };
-    const teamA = role === 'outsider' ? await teamState(h.orm, f.a.team.id) : null;
-    const everything = readOnly ? await databaseState(h.orm) : null;
-    const before = await observe?.(context);
-    const result = await attempt();
-    await check(result as never, context, before);
-    if (everything) expect(await databaseState(h.orm)).toEqual(everything);
-    if (teamA) expect(await teamState(h.orm, f.a.team.id)).toEqual(teamA);
+    await expectOutcome(h.orm, {
+      outcome,
+      role,
+      teamId: f.a.team.id,
+      readOnly,
+      context: { f, role, actor, self } satisfies Allowed,
+      attempt: () => call(f.services, actor, f),
+      observe,
+      check,
+    });
   });
 
   it('covers every public operation of these services', () => {
