@@ -111,13 +111,13 @@ export async function deliverInvitation(
     const reason = describeMailError(error);
     const recorded = await invitations.recordDelivery(
       details.id,
-      { error: reason, permanent: isPermanentMailError(error) },
+      { error: reason, permanent: isPermanentMailError(error), nonce: payload.nonce },
       attempt,
     );
     if (recorded === 'failed') throw permanentFailure(`invitation email #${details.id} failed: ${reason}`);
     throw error;
   }
-  await invitations.recordDelivery(details.id, { sent: true }, attempt);
+  await invitations.recordDelivery(details.id, { sent: true, nonce: payload.nonce }, attempt);
   deps.logger.info({ invitationId: details.id, attempt: job.attemptsMade + 1 }, 'invitation email sent');
   return 'sent';
 }

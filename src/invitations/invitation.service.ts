@@ -60,7 +60,12 @@ export interface InvitationView {
 export type InvitationRef = { id: number } | { email: string };
 
 /** How one delivery attempt went: through, or refused (`permanent`: no retry can help). */
-export type DeliveryOutcome = { sent: true } | { error: string; permanent?: boolean };
+/**
+ * How a delivery went. `nonce`: the link it carried; when the invitation has been re-sent since,
+ * the outcome is not recorded — it would otherwise mark the re-send as sent (or failed) before
+ * the re-send's own job has run.
+ */
+export type DeliveryOutcome = ({ sent: true } | { error: string; permanent?: boolean }) & { nonce?: string };
 
 /** Which attempt this was, as the queue counts: attempts made before it, and attempts in all. */
 export interface DeliveryAttempt {
@@ -313,10 +318,11 @@ export class InvitationService {
       ? { deliveryAttempts: attempt.attemptsMade + 1, deliveryMaxAttempts: attempt.maxAttempts }
       : {};
     const em = this.#orm.em.fork();
+    const sameLink = outcome.nonce === undefined ? {} : { tokenNonce: outcome.nonce };
     if ('sent' in outcome) {
       await em.nativeUpdate(
         Invitation,
-        { id: invitationId },
+        { id: invitationId, ...sameLink },
         { deliveryStatus: 'sent', deliveryError: null, ...counts },
       );
       return 'sent';
@@ -325,7 +331,7 @@ export class InvitationService {
     const status: DeliveryStatus = outcome.permanent || lastAttempt ? 'failed' : 'queued';
     const updated = await em.nativeUpdate(
       Invitation,
-      { id: invitationId, deliveryStatus: { $ne: 'sent' } },
+      { id: invitationId, deliveryStatus: { $ne: 'sent' }, ...sameLink },
       { deliveryStatus: status, deliveryError: outcome.error.slice(0, 500) || 'unknown error', ...counts },
     );
     return updated > 0 ? status : 'sent';

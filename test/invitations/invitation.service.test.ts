@@ -344,3 +344,33 @@ describe('expiry', () => {
     expect(again.status).toBe('pending');
   });
 });
+
+describe('re-sending', () => {
+  it('an earlier send that reports late does not mark the re-send as sent or failed', async () => {
+    const { admin } = await seedTeam(h.services);
+    const invitation = await h.services.invitations.invite(admin.actor, { email: 'late@example.com' });
+    const nonceNow = async () =>
+      (await queryOne<{ token_nonce: string }>(
+        h.orm.em.fork(),
+        'select token_nonce from invitations where id = ?',
+        [invitation.id],
+      ))!.token_nonce;
+    const firstNonce = await nonceNow();
+    await h.services.invitations.resend(admin.actor, { id: invitation.id });
+    expect(await nonceNow()).not.toBe(firstNonce);
+
+    // The first email's job finishes only now: its outcome is about a link that no longer works.
+    await h.services.invitations.recordDelivery(invitation.id, { sent: true, nonce: firstNonce });
+    await h.services.invitations.recordDelivery(invitation.id, {
+      error: '550 late refusal',
+      permanent: true,
+      nonce: firstNonce,
+    });
+    const [view] = await h.services.invitations.list(admin.actor, { status: 'pending' });
+    expect(view).toMatchObject({ id: invitation.id, deliveryStatus: 'queued', deliveryError: null });
+
+    await h.services.invitations.recordDelivery(invitation.id, { sent: true, nonce: await nonceNow() });
+    const [sent] = await h.services.invitations.list(admin.actor, { status: 'pending' });
+    expect(sent).toMatchObject({ id: invitation.id, deliveryStatus: 'sent' });
+  });
+});

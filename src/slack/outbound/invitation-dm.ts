@@ -31,15 +31,20 @@ export async function sendInvitationDm(
       await invitations.recordDelivery(details.id, {
         error: `Slack DM not sent: ${outcome.reason}`,
         permanent: true,
+        nonce: payload.nonce,
       });
       return 'skipped';
     }
   } catch (error) {
     if ((error as Error).name === 'UnrecoverableError') {
-      await invitations.recordDelivery(details.id, { error: (error as Error).message, permanent: true });
+      await invitations.recordDelivery(details.id, {
+        error: (error as Error).message,
+        permanent: true,
+        nonce: payload.nonce,
+      });
     }
     throw error;
   }
-  await invitations.recordDelivery(details.id, { sent: true });
+  await invitations.recordDelivery(details.id, { sent: true, nonce: payload.nonce });
   return 'sent';
 }
