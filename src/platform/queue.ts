@@ -359,7 +359,12 @@ class BullQueues implements Queues {
     let queue = this.#queues.get(name);
     if (!queue) {
       queue = this.#impl.newQueue(name);
-      queue.on('error', (error) => this.#logger.warn({ err: error, queue: name }, 'queue connection error'));
+      queue.on('error', (error) => {
+        // While we stop, the database or Redis may end a connection before its queue has let go:
+        // expected, and no reason to warn whoever watches the logs.
+        const level = this.#closing ? 'debug' : 'warn';
+        this.#logger[level]({ err: error, queue: name }, 'queue connection error');
+      });
       this.#queues.set(name, queue);
     }
     return queue;
