@@ -61,16 +61,32 @@ function limiter(store: RateLimiterAbstract): Limiter {
   };
 }
 
+type LimitName = Exclude<keyof RateLimits, 'close'>;
+type Plan = ReturnType<typeof plan>;
+
+/** The four limiters from one kind of store; `store` builds the counter of one of them. */
+function limitersFrom(
+  p: Plan,
+  store: (name: LimitName, limit: Plan[LimitName]) => RateLimiterAbstract,
+  close: () => Promise<void>,
+): RateLimits {
+  const make = (name: LimitName) => limiter(store(name, p[name]));
+  return {
+    api: make('api'),
+    slack: make('slack'),
+    invitations: make('invitations'),
+    slackSignatures: make('slackSignatures'),
+    close,
+  };
+}
+
 /** Counters in this process only: for tests and tools that build an HTTP app of their own. */
 export function memoryRateLimits(settings: Settings): RateLimits {
-  const p = plan(settings);
-  return {
-    api: limiter(new RateLimiterMemory({ keyPrefix: 'api', ...p.api })),
-    slack: limiter(new RateLimiterMemory({ keyPrefix: 'slack', ...p.slack })),
-    invitations: limiter(new RateLimiterMemory({ keyPrefix: 'invitations', ...p.invitations })),
-    slackSignatures: limiter(new RateLimiterMemory({ keyPrefix: 'slack-signatures', ...p.slackSignatures })),
-    close: async () => {},
-  };
+  return limitersFrom(
+    plan(settings),
+    (name, limit) => new RateLimiterMemory({ keyPrefix: name, ...limit }),
+    async () => {},
+  );
 }
 
 /** The shared counters for a running product. */
@@ -81,33 +97,32 @@ export function openRateLimits(
 ): RateLimits {
   const p = plan(config.rateLimits);
   const log = logger.child({ component: 'rate-limits' });
+  // While the store does not answer, each limiter counts in this process instead.
+  const insurance = (name: LimitName, limit: Plan[LimitName]) =>
+    new RateLimiterMemory({ keyPrefix: name, ...limit });
   if (config.redisUrl) {
     // No offline queue: while Redis is away a request is counted in memory at once, not held.
     const client = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     client.on('error', (error) => log.debug({ err: error }, 'rate-limit store unreachable'));
-    const make = (name: keyof typeof p) =>
-      limiter(
+    return limitersFrom(
+      p,
+      (name, limit) =>
         new RateLimiterRedis({
           storeClient: client,
           keyPrefix: `${redisPrefix(config.queuePrefix)}:limits:${name}`,
-          ...p[name],
-          insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, ...p[name] }),
+          ...limit,
+          insuranceLimiter: insurance(name, limit),
         }),
-      );
-    return {
-      api: make('api'),
-      slack: make('slack'),
-      invitations: make('invitations'),
-      slackSignatures: make('slackSignatures'),
-      close: async () => {
+      async () => {
         client.disconnect();
       },
-    };
+    );
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   pool.on('error', (error) => log.debug({ err: error }, 'rate-limit store unreachable'));
-  const make = (name: keyof typeof p) =>
-    limiter(
+  return limitersFrom(
+    p,
+    (name, limit) =>
       new RateLimiterPostgres({
         storeClient: pool,
         storeType: 'pool',
@@ -117,15 +132,9 @@ export function openRateLimits(
         // One limiter sweeps expired counters of the shared table (every 5 minutes).
         clearExpiredByTimeout: name === 'invitations',
         keyPrefix: name,
-        ...p[name],
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, ...p[name] }),
+        ...limit,
+        insuranceLimiter: insurance(name, limit),
       }),
-    );
-  return {
-    api: make('api'),
-    slack: make('slack'),
-    invitations: make('invitations'),
-    slackSignatures: make('slackSignatures'),
-    close: () => pool.end(),
-  };
+    () => pool.end(),
+  );
 }
