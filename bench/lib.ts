@@ -102,7 +102,12 @@ export async function writeResults(name: string, results: unknown): Promise<stri
  * One line per target. A target counts as met only when the figure meets it AND the run's
  * correctness check passed: a fast run that produced wrong books has met nothing.
  */
-export function printVerdict(target: string, figureMeetsTarget: boolean, correct: boolean, figure: string): boolean {
+export function printVerdict(
+  target: string,
+  figureMeetsTarget: boolean,
+  correct: boolean,
+  figure: string,
+): boolean {
   const met = figureMeetsTarget && correct;
   const why = correct ? '' : ' (correctness check FAILED)';
   console.log(`verdict: ${target}: ${met ? 'met' : 'NOT met'} at ${figure}${why}`);
