@@ -134,12 +134,15 @@ export function permanentFailure(message: string): Error {
   return new UnrecoverableError(message);
 }
 
-// Finished jobs are kept by count and by age, so Redis stays flat under any sustained load: an
-// operator sees the last 100 completed jobs of each queue (an hour at most) and the
-// failed ones of the last week (at most a few thousand), which is what one looks at. A job id the
-// relay re-sends after a crash arrives within seconds, while the first job is still kept; and
-// every handler is idempotent, so even a late duplicate acts once.
-const KEEP_COMPLETED = { age: 3600, count: 100 };
+// Finished jobs are kept by count and by age so that Redis (or the PostgreSQL backend's tables)
+// stays flat under sustained load: completed jobs for a minute, at most 100 per queue, which is
+// what an operator watching the queue dashboard sees go by (the durable record of what ran is
+// job_receipts, kept 30 days); failed jobs, the ones worth investigating, for a week, at most a
+// few thousand per queue. The age is what flattens a quiet queue: by count alone, a queue
+// finishing a job every few seconds kept growing for an hour toward its cap (soak,
+// docs/benchmarks.md). A job id the relay re-sends after a crash arrives within seconds, while
+// the first job is still kept; and every handler is idempotent, so even a late duplicate acts once.
+const KEEP_COMPLETED = { age: 60, count: 100 };
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5_000 };
 const PING_TIMEOUT_MS = 2_000;
 // BullMQ waits for a connection before adding; an outbox relay must hear "not now" instead and
