@@ -14,7 +14,7 @@ import { createServices } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { memberActor, operator } from '../src/shared/actor.ts';
 import type { StatsFilters } from '../src/stats/stats.service.ts';
-import { createBenchDatabase, median, migratedOrm, percentile, writeResults } from './lib.ts';
+import { createBenchDatabase, median, migratedOrm, percentile, printVerdict, writeResults } from './lib.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000_000);
 const DAYS = 365;
@@ -165,9 +165,16 @@ try {
     .flatMap((r) => [...r.service.samples, ...r.serviceByDay.samples])
     .sort((a, b) => a - b);
   console.log(
-    `median round: p95 ${p95Ms.toFixed(2)} ms (target ≤ ${P95_TARGET_MS} ms: ${p95Ms <= P95_TARGET_MS ? 'met' : 'NOT met'}); ` +
-      `${ratio.toFixed(0)}× faster than the log (target ≥ ${RATIO_TARGET}×: ${ratio >= RATIO_TARGET ? 'met' : 'NOT met'}); ` +
+    `median round of ${ROUNDS} (one caller): p95 ${p95Ms.toFixed(2)} ms, ${ratio.toFixed(0)}× faster than the log; ` +
       `p95 over all ${allSamples.length} samples ${percentile(allSamples, 0.95).toFixed(2)} ms`,
+  );
+  // Fast figures over a rollup that differs from the log have met nothing.
+  printVerdict(`p95 ≤ ${P95_TARGET_MS} ms`, p95Ms <= P95_TARGET_MS, equal, `${p95Ms.toFixed(2)} ms`);
+  printVerdict(
+    `≥ ${RATIO_TARGET}× faster than the log`,
+    ratio >= RATIO_TARGET,
+    equal,
+    `${ratio.toFixed(0)}×`,
   );
   const totalSeconds = (performance.now() - started) / 1000;
   console.log(`whole run ${totalSeconds.toFixed(0)} s`);
