@@ -7,6 +7,8 @@
  * CPU seconds per 1,000 jobs for the worker processes, PostgreSQL and Redis say where the limit is.
  *
  * BENCH_JOBS (default 6000), BENCH_ROUNDS (3; medians are reported), BENCH_REDIS_URL.
+ * One verdict per target: two worker processes at least as fast as one (ratio 2/1 ≥ 1), met only
+ * if every run handled each of its jobs exactly once.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +16,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { startRedisCluster } from '../test/helpers/redis-cluster.ts';
 import { cpuOfProcesses, readCpu } from './cpu.ts';
-import { createBenchDatabase, median, migratedOrm, writeResults } from './lib.ts';
+import { createBenchDatabase, median, migratedOrm, printVerdict, writeResults } from './lib.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 6000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -23,6 +25,8 @@ const BATCH = 200;
 
 interface Run {
   perSecond: number;
+  /** Jobs the handlers ran, all workers together, once the run had settled (must equal JOBS). */
+  handled: number;
   /** CPU seconds per 1,000 jobs. */
   cpu: { workers: number; postgres: number; redis: number; producer: number };
 }
@@ -92,6 +96,9 @@ async function run(workers: number, target: Record<string, string>): Promise<Run
   await finished;
   const seconds = (performance.now() - started) / 1000;
   const after = { ...readCpu(), workers: cpuOfProcesses(pids) };
+  // A job run twice would show in the counts a moment later; give the reports time to arrive.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const handled = [...done.values()].reduce((a, b) => a + b, 0);
   await Promise.all(
     children.map(
       (child) =>
@@ -105,6 +112,7 @@ async function run(workers: number, target: Record<string, string>): Promise<Run
   const per = (a: number, b: number) => ((b - a) * 1000) / JOBS;
   return {
     perSecond: JOBS / seconds,
+    handled,
     cpu: {
       workers: per(before.workers, after.workers),
       postgres: per(before.postgres, after.postgres),
@@ -119,6 +127,7 @@ const targets: Array<[string, Record<string, string>]> = [
   ['Redis Cluster (3 masters)', { REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.env }],
 ];
 const results: Record<string, Record<string, Run>> = {};
+let everyJobOnce = true;
 try {
   for (const [name, target] of targets) {
     const rounds: Record<1 | 2, Run[]> = { 1: [], 2: [] };
@@ -128,8 +137,10 @@ try {
         rounds[workers].push(await run(workers, target));
       }
     }
+    everyJobOnce &&= [...rounds[1], ...rounds[2]].every((r) => r.handled === JOBS);
     const summary = (runs: Run[]): Run => ({
       perSecond: median(runs.map((r) => r.perSecond)),
+      handled: Math.max(...runs.map((r) => r.handled)),
       cpu: {
         workers: median(runs.map((r) => r.cpu.workers)),
         postgres: median(runs.map((r) => r.cpu.postgres)),
@@ -146,14 +157,22 @@ try {
 }
 
 console.log(`bench:scale — ${JOBS} jobs per run, medians of ${ROUNDS} rounds`);
+if (!everyJobOnce) console.log('some run did not handle each of its jobs exactly once');
 for (const [name, byWorkers] of Object.entries(results)) {
   const one = byWorkers['1 worker']!;
   const two = byWorkers['2 workers']!;
-  console.log(`\n${name}: ratio 2/1 = ${(two.perSecond / one.perSecond).toFixed(2)}`);
+  const ratio = two.perSecond / one.perSecond;
+  console.log(`\n${name}: ratio 2/1 = ${ratio.toFixed(2)}`);
   for (const [label, r] of Object.entries(byWorkers)) {
     console.log(
       `  ${label.padEnd(10)} ${r.perSecond.toFixed(0).padStart(6)} jobs/s   CPU s per 1,000 jobs: workers ${r.cpu.workers.toFixed(3)}, PostgreSQL ${r.cpu.postgres.toFixed(3)}, Redis ${r.cpu.redis.toFixed(3)}, producer ${r.cpu.producer.toFixed(3)}`,
     );
   }
+  printVerdict(
+    `${name}: two worker processes at least as fast as one`,
+    ratio >= 1,
+    everyJobOnce,
+    `ratio 2/1 ${ratio.toFixed(2)} (${one.perSecond.toFixed(0)} → ${two.perSecond.toFixed(0)} jobs/s)`,
+  );
 }
 console.log(`\nresults: ${await writeResults('scale', results)}`);

@@ -25,7 +25,7 @@ import { queryOne } from '../src/platform/sql.ts';
 import { createInstallationStore } from '../src/slack/workspace-tokens.ts';
 import { type FakeWorkspace, startFakeSlack } from '../test/helpers/fake-slack.ts';
 import { startWorkers } from '../workers/index.ts';
-import { createBenchDatabase, median, migratedOrm, percentile, writeResults } from './lib.ts';
+import { createBenchDatabase, median, migratedOrm, percentile, printVerdict, writeResults } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RATE = Number(process.env.BENCH_RATE ?? 4);
@@ -101,6 +101,8 @@ interface RunResult {
   bMaxMs: number;
   bPosts: number;
   aPosts: number;
+  /** Posts each workspace sent in the run: each must reach Slack exactly once. */
+  expected: number;
   a429s: number;
   /** Limited run: from the end of the 429 window until A's last post went out. */
   aDrainS?: number;
@@ -157,6 +159,7 @@ async function run(limited: boolean): Promise<RunResult> {
     bMaxMs: bLatencies.at(-1)!,
     bPosts: bLatencies.length,
     aPosts: aDelivered.length,
+    expected,
     a429s,
   };
   if (limited) result.aDrainS = (Math.max(...aDelivered.map((call) => call.at!)) - windowEnd) / 1000;
@@ -194,6 +197,28 @@ try {
     },
   };
   console.log(JSON.stringify(summary, null, 2));
+  // Every post of both workspaces reached Slack once, and A met at most one 429 per Retry-After.
+  const maxA429s = Math.ceil(SECONDS / RETRY_AFTER_S) + 1;
+  const correct = rounds.every(
+    ({ baseline, limited }) =>
+      [baseline, limited].every((r) => r.aPosts === r.expected && r.bPosts === r.expected) &&
+      baseline.a429s === 0 &&
+      limited.a429s <= maxA429s,
+  );
+  if (!correct) console.log(`a post lost or sent twice, or A met more than ${maxA429s} 429s in a run`);
+  printVerdict(
+    "no post of B waits for A's hold (B's slowest post < Retry-After)",
+    summary.limited.bMaxMs < RETRY_AFTER_S * 1000,
+    correct,
+    `B max ${summary.limited.bMaxMs} ms limited, ${summary.baseline.bMaxMs} ms baseline (Retry-After ${RETRY_AFTER_S} s)`,
+  );
+  // Within noise: the median round's p50 no more than 1.5× the baseline's (rounds vary more than that here).
+  printVerdict(
+    "B's latency in the limited run equals its baseline within noise (p50 ≤ 1.5× baseline)",
+    summary.limited.bP50Ms <= 1.5 * summary.baseline.bP50Ms,
+    correct,
+    `B p50 ${summary.limited.bP50Ms} ms limited vs ${summary.baseline.bP50Ms} ms baseline; p95 ${summary.limited.bP95Ms} vs ${summary.baseline.bP95Ms} ms`,
+  );
   console.log(`results: ${await writeResults('slack-429', { summary, rounds })}`);
 } finally {
   await workers.stop();
