@@ -2,6 +2,7 @@ import {
   createPostgresBackend,
   DelayedError,
   type JobsOptions,
+  type KeepJobs,
   type PostgresPoolConfig,
   Queue,
   RateLimitError,
@@ -144,6 +145,15 @@ export function permanentFailure(message: string): Error {
 // the first job is still kept; and every handler is idempotent, so even a late duplicate acts once.
 const KEEP_COMPLETED = { age: 60, count: 100 };
 const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5_000 };
+/**
+ * On PostgreSQL, BullMQ applies a job's retention in the transaction that completes it: every
+ * completion deletes the completed jobs past the age and the count, so concurrent completions
+ * all try to delete the same rows and wait on each other's row locks until commit (bench:queue
+ * with BENCH_QUEUE_BACKEND=postgres: most completions waiting on a tuple lock). There, completed
+ * jobs are kept as they finish, and each worker sweeps those older than the minute every few
+ * seconds, in one statement, instead.
+ */
+const SWEEP_COMPLETED_EVERY_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 // BullMQ waits for a connection before adding; an outbox relay must hear "not now" instead and
 // keep the rows. An add that goes through late is harmless: the job id makes it the same job.
@@ -187,6 +197,7 @@ type AnyQueue = Pick<
   | 'getJobCounts'
   | 'getJobCountByTypes'
   | 'getJobs'
+  | 'clean'
   | 'close'
 > & { on(event: 'error', listener: (error: Error) => void): unknown };
 type AnyWorker = Pick<Worker, 'run' | 'close' | 'waitUntilReady'> & {
@@ -232,7 +243,7 @@ function redisBackend(target: RedisTarget, queuePrefix: string): Backend {
         connection,
         prefix,
         autorun: false,
-        ...workerSettings(opts),
+        ...workerSettings(opts, retention('redis')),
       });
     },
     async ping() {
@@ -256,6 +267,7 @@ function postgresBackend(databaseUrl: string, queuePrefix: string): Backend {
     schema,
     migrate: true,
     max,
+    options: '-c synchronous_commit=off',
   });
   return {
     namespace: schema,
@@ -267,7 +279,7 @@ function postgresBackend(databaseUrl: string, queuePrefix: string): Backend {
         {
           connection: connection(Math.min(12, 2 + Math.ceil((opts.concurrency ?? 1) / 2))),
           autorun: false,
-          ...workerSettings(opts),
+          ...workerSettings(opts, retention('postgres')),
         },
         createPostgresBackend,
       ),
@@ -282,7 +294,7 @@ function postgresBackend(databaseUrl: string, queuePrefix: string): Backend {
   };
 }
 
-function workerSettings(opts: WorkerOptions) {
+function workerSettings(opts: WorkerOptions, keep: Retention) {
   return {
     concurrency: opts.concurrency ?? 1,
     // A worker that dies (SIGKILL, lost host) keeps its jobs locked this long; then the stalled
@@ -290,8 +302,9 @@ function workerSettings(opts: WorkerOptions) {
     lockDuration: opts.lockDurationMs ?? 10_000,
     stalledInterval: (opts.lockDurationMs ?? 10_000) / 2,
     limiter: opts.limiter ? { max: opts.limiter.max, duration: opts.limiter.durationMs } : undefined,
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
+    // A job's own options win over these; every job we add carries them.
+    removeOnComplete: keep.removeOnComplete || undefined,
+    removeOnFail: keep.removeOnFail,
   };
 }
 
@@ -330,14 +343,26 @@ function processorFor(processor: JobProcessor) {
   };
 }
 
-function jobOptions(opts: AddOptions = {}): JobsOptions {
+interface Retention {
+  /** false: kept as they finish, and swept by age (PostgreSQL, see SWEEP_COMPLETED_EVERY_MS). */
+  removeOnComplete: KeepJobs | false;
+  removeOnFail: KeepJobs;
+}
+
+function retention(backend: QueueBackendKind): Retention {
+  return {
+    removeOnComplete: backend === 'postgres' ? false : KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+function jobOptions(keep: Retention, opts: AddOptions = {}): JobsOptions {
   return {
     jobId: opts.jobId,
     delay: opts.delayMs && opts.delayMs > 0 ? Math.round(opts.delayMs) : undefined,
     attempts: opts.attempts,
     backoff: opts.backoff ? { type: opts.backoff.type, delay: opts.backoff.delayMs } : undefined,
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
+    ...keep,
   };
 }
 
@@ -348,10 +373,12 @@ class BullQueues implements Queues {
   readonly #logger: Logger;
   readonly #queues = new Map<string, AnyQueue>();
   readonly #workers = new Set<QueueWorker>();
+  readonly #keep: Retention;
   #closing: Promise<void> | undefined;
 
   constructor(backend: QueueBackendKind, impl: Backend, logger: Logger) {
     this.backend = backend;
+    this.#keep = retention(backend);
     this.namespace = impl.namespace;
     this.#impl = impl;
     this.#logger = logger;
@@ -375,7 +402,7 @@ class BullQueues implements Queues {
 
   async add(queue: string, name: string, data: object, opts?: AddOptions): Promise<void> {
     await withTimeout(
-      this.#queue(queue).add(name, data, jobOptions(opts)),
+      this.#queue(queue).add(name, data, jobOptions(this.#keep, opts)),
       ADD_TIMEOUT_MS[this.backend],
       `queue ${queue} did not accept the job`,
     );
@@ -385,7 +412,7 @@ class BullQueues implements Queues {
     if (jobs.length === 0) return;
     await withTimeout(
       this.#queue(queue).addBulk(
-        jobs.map((job) => ({ name: job.name, data: job.data, opts: jobOptions(job.opts) })),
+        jobs.map((job) => ({ name: job.name, data: job.data, opts: jobOptions(this.#keep, job.opts) })),
       ),
       ADD_TIMEOUT_MS[this.backend],
       `queue ${queue} did not accept the jobs`,
@@ -398,7 +425,7 @@ class BullQueues implements Queues {
     schedule: Schedule,
     template: { name: string; data: object; opts?: Pick<AddOptions, 'attempts' | 'backoff'> },
   ): Promise<{ nextRunAt: Date | undefined }> {
-    const { jobId: _ignored, delay: _none, ...opts } = jobOptions(template.opts);
+    const { jobId: _ignored, delay: _none, ...opts } = jobOptions(this.#keep, template.opts);
     const next = await this.#queue(queue).upsertJobScheduler(
       id,
       { pattern: schedule.cron, tz: schedule.timezone },
@@ -460,6 +487,20 @@ class BullQueues implements Queues {
     worker.on('failed', (job, error) =>
       log.warn({ err: error, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade }, 'job failed'),
     );
+    let sweeping = false;
+    const sweep =
+      this.#keep.removeOnComplete === false
+        ? setInterval(() => {
+            if (sweeping) return;
+            sweeping = true;
+            this.#queue(queue)
+              .clean(KEEP_COMPLETED.age * 1000, 0, 'completed')
+              .catch((error: unknown) => log.debug({ err: error }, 'could not sweep completed jobs'))
+              .finally(() => {
+                sweeping = false;
+              });
+          }, SWEEP_COMPLETED_EVERY_MS).unref()
+        : undefined;
     // run() resolves only when the worker closes; errors surface through the 'error' event.
     const running = worker.run().catch((error: unknown) => log.error({ err: error }, 'worker stopped'));
     const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 25_000;
@@ -469,6 +510,7 @@ class BullQueues implements Queues {
       ready: () => worker.waitUntilReady().then(() => undefined),
       close: () => {
         closing ??= (async () => {
+          clearInterval(sweep);
           const graceful = worker.close().then(() => 'closed' as const);
           const outcome = await Promise.race([
             graceful,
