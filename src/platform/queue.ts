@@ -267,6 +267,12 @@ function postgresBackend(databaseUrl: string, queuePrefix: string): Backend {
     schema,
     migrate: true,
     max,
+    // Queue changes commit without waiting for the WAL to reach the disk (the first limit after
+    // the retention sweep in bench:queue: ~1.5× the jobs per second). A PostgreSQL crash loses at
+    // most the last fraction of a second of them, and only as the tail of the WAL: a lost add
+    // means the relay's dispatch mark, committed after it, is lost too and the row is sent again;
+    // a lost completion runs an idempotent job again. A job a worker adds straight to a queue in
+    // that last fraction of a second can be lost, as with Redis persisting once a second.
     options: '-c synchronous_commit=off',
   });
   return {
