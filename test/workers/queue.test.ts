@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   openQueues,
   permanentFailure,
@@ -99,6 +99,29 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     expect(runs[1]!.attemptsMade).toBe(0);
     await eventually(async () => (await queues.counts('limited')).completed === 1);
     await worker.close();
+  });
+
+  it('keeps a completed job on the dashboard for a minute, then lets it go', async () => {
+    const completedIds = async () => {
+      const queue = queues.bullQueue('kept') as { getJobs(types: string[]): Promise<{ id?: string }[]> };
+      return (await queue.getJobs(['completed'])).map((job) => job.id).sort();
+    };
+    const worker = queues.createWorker('kept', async () => {});
+    try {
+      await queues.add('kept', 'first', {}, { jobId: 'kept.k1' });
+      await eventually(async () => (await completedIds()).length === 1, { message: 'first job completed' });
+      // A minute later (only the clock jumps), a second job completes: the first is gone, the second kept.
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      vi.setSystemTime(Date.now() + 61_000);
+      await queues.add('kept', 'second', {}, { jobId: 'kept.k2' });
+      await eventually(async () => (await completedIds()).join() === 'kept.k2', {
+        message: 'only the job of the last minute kept',
+        timeoutMs: 15_000,
+      });
+    } finally {
+      vi.useRealTimers();
+      await worker.close();
+    }
   });
 
   it('runs a delayed job no earlier than asked', async () => {
