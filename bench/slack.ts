@@ -101,11 +101,16 @@ async function main(): Promise<void> {
 
     // How long the servers' event loop was held up: an ack waits behind whatever else runs on it.
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-    const load = async (which: 'bare' | 'product', command: LoadOrder['command'], ms: number) => {
+    const load = async (
+      which: 'bare' | 'product',
+      command: LoadOrder['command'],
+      ms: number,
+      callers = CONCURRENCY,
+    ) => {
       loopDelay.reset();
       loopDelay.enable();
       const started = performance.now();
-      const order: LoadOrder = { endpoint: endpoints[which], command, members, ms, respondUrl };
+      const order: LoadOrder = { endpoint: endpoints[which], callers, command, members, ms, respondUrl };
       const latencies = await loadWorker.ask<number[]>(order);
       const sent = performance.now();
       // The product answers every command after its ack; wait for all of them before the next run.
@@ -144,6 +149,20 @@ async function main(): Promise<void> {
         runs.product.push(await load('product', command, SECONDS * 1000));
         commandsSent += runs.product.at(-1)!.latencies.length;
       }
+      // One caller, commands one after another: what a single admin sees.
+      const alone = { bare: [] as number[][], product: [] as number[][] };
+      for (let r = 0; r < ROUNDS; r++) {
+        alone.bare.push((await load('bare', command, SECONDS * 1000, 1)).latencies);
+        const productRun = await load('product', command, SECONDS * 1000, 1);
+        alone.product.push(productRun.latencies);
+        commandsSent += productRun.latencies.length;
+      }
+      const aloneRounds = alone.bare.map((bareLatencies, r) => {
+        const bareRound = summary([{ latencies: bareLatencies }]);
+        const productRound = summary([{ latencies: alone.product[r]! }]);
+        return { bare: bareRound, product: productRound, ratio: round(productRound.p50Ms / bareRound.p50Ms) };
+      });
+      const oneCaller = [...aloneRounds].sort((a, b) => a.ratio - b.ratio)[aloneRounds.length >> 1]!;
       // Every command was acked 200 and answered without an error (the threads fail the run
       // otherwise); a credit must also have moved money exactly once per command.
       const credited = (await creditTransfers()) - transfersBefore;
@@ -171,6 +190,14 @@ async function main(): Promise<void> {
         correct,
         commandsSent,
         credited,
+        oneCaller: {
+          bareP50Ms: oneCaller.bare.p50Ms,
+          bareP99Ms: oneCaller.bare.p99Ms,
+          productP50Ms: oneCaller.product.p50Ms,
+          productP99Ms: oneCaller.product.p99Ms,
+          p50Ratio: oneCaller.ratio,
+          p50Ratios: aloneRounds.map((r) => r.ratio),
+        },
       });
     }
 
@@ -185,6 +212,15 @@ async function main(): Promise<void> {
         `${row.command.padEnd(14)} | ${String(row.bare.perSecond).padStart(11)}  ${`${row.bare.p50Ms} / ${row.bare.p99Ms}`.padEnd(12)} | ` +
           `${String(row.product.perSecond).padStart(14)}  ${`${row.product.p50Ms} / ${row.product.p99Ms}`.padEnd(12)} | ` +
           `${`${row.p99Ratio}×`.padEnd(9)} | ${row.p99Ratios.join(', ').padEnd(15)} | ${row.product.answeredPerSecond.join(', ')}`,
+      );
+    }
+    console.log(
+      'one caller (median round by p50 ratio): bare p50 / p99 ms | teamops p50 / p99 ms | p50 ratio',
+    );
+    for (const row of rows) {
+      const one = row.oneCaller;
+      console.log(
+        `${row.command.padEnd(14)} | ${one.bareP50Ms} / ${one.bareP99Ms} | ${one.productP50Ms} / ${one.productP99Ms} | ${one.p50Ratio}× (rounds ${one.p50Ratios.join(', ')})`,
       );
     }
     for (const row of rows) {
@@ -235,6 +271,8 @@ async function main(): Promise<void> {
 
 interface LoadOrder {
   endpoint: string;
+  /** Callers sending commands back to back. */
+  callers: number;
   command: 'credit' | 'list';
   members: number[];
   ms: number;
@@ -281,7 +319,7 @@ async function loadThread(): Promise<void> {
     const deadline = performance.now() + order.ms;
     let sequence = 0;
     await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
+      Array.from({ length: order.callers }, async () => {
         while (performance.now() < deadline) {
           const t0 = performance.now();
           const res = await client.command('U0OWNER', text(sequence++));
