@@ -16,7 +16,18 @@ export async function postCreditRequest(
 ): Promise<string> {
   const request = await creditRequests.find(requestId);
   if (!request) return 'no such request';
-  if (request.slackMessages.some((copy) => copy.target === target)) return 'already posted';
+  const recorded = request.slackMessages.find((copy) => copy.target === target);
+  if (recorded) {
+    // A retry after the copy was recorded: bring it up to date once more in case the update
+    // below did not get through (an update is the same update however often it is made).
+    if (request.status === 'open') return 'already posted';
+    await slack.post(request.teamId, {
+      channel: recorded.channel,
+      ts: recorded.ts,
+      ...creditRequestMessage(request),
+    });
+    return `already posted, updated: ${request.status}`;
+  }
   const outcome = await slack.post(request.teamId, { channel: target, ...creditRequestMessage(request) });
   if (!outcome.posted) return `not posted: ${outcome.reason}`;
   const now = await creditRequests.recordSlackMessage(requestId, {
