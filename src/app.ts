@@ -1,6 +1,7 @@
 import { ApprovalService } from './approvals/approval.service.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { type Config, loadConfig, type SmsConfig } from './config.ts';
+import { CreditRequestService } from './credit-requests/credit-request.service.ts';
 import { DigestService } from './digests/digest.service.ts';
 import { InvitationService } from './invitations/invitation.service.ts';
 import { InvitationTokens, processLocalSecret } from './invitations/invitation-token.ts';
@@ -21,6 +22,7 @@ export interface Services {
   autoRecharge: AutoRechargeService;
   invitations: InvitationService;
   approvals: ApprovalService;
+  creditRequests: CreditRequestService;
   audit: AuditService;
   messaging: MessagingService;
   stats: StatsService;
@@ -48,6 +50,7 @@ export function createServices(
       new InvitationTokens(options.serverSecret ?? processLocalSecret),
     ),
     approvals: new ApprovalService(orm),
+    creditRequests: new CreditRequestService(orm),
     audit: new AuditService(orm),
     messaging: new MessagingService(
       orm,

@@ -4,6 +4,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { RoleChangeRequest } from './approvals/role-change-request.entity.ts';
 import { AuditEvent } from './audit/audit-event.entity.ts';
+import { CreditRequest } from './credit-requests/credit-request.entity.ts';
 import { Invitation } from './invitations/invitation.entity.ts';
 import { JobReceipt } from './jobs/job-receipt.entity.ts';
 import { AutoRechargeRule } from './ledger/auto-recharge-rule.entity.ts';
@@ -37,6 +38,7 @@ export const entities = [
   AutoRechargeRule,
   Invitation,
   RoleChangeRequest,
+  CreditRequest,
   AuditEvent,
   OutboxMessage,
   JobReceipt,

@@ -3,6 +3,7 @@ import { startWorkers } from '../workers/index.ts';
 import { type AppDeps, createServices } from './app.ts';
 import type { Config } from './config.ts';
 import { mountQueueDashboard } from './http/admin.ts';
+import * as creditRequestsRoutes from './http/api/credit-requests.routes.ts';
 import * as membersRoutes from './http/api/members.routes.ts';
 import * as messagingRoutes from './http/api/messaging.routes.ts';
 import { mountOpenApiDocument } from './http/api/openapi.ts';
@@ -103,7 +104,7 @@ export async function startRuntime(
     if (options.web) {
       let slack: SlackHandle | undefined;
       const app = createHttpApp(deps, {
-        apiRoutes: [membersRoutes, teamAdminRoutes, messagingRoutes, statsRoutes],
+        apiRoutes: [membersRoutes, teamAdminRoutes, creditRequestsRoutes, messagingRoutes, statsRoutes],
         mounts: [
           // Slack first: Bolt checks signatures over the raw body, before any body parser.
           (express) => {

@@ -2,6 +2,7 @@ import type { AppDeps } from '../src/app.ts';
 import type { JobName, JobPayload } from '../src/jobs/jobs.ts';
 import { type Mailer, sendEmailJob } from '../src/mail/mailer.ts';
 import type { QueueJob, Queues } from '../src/platform/queue.ts';
+import { postCreditRequest } from '../src/slack/outbound/credit-request-post.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
 import { postOnce, type SlackPoster } from '../src/slack/outbound/slack-poster.ts';
 
@@ -29,6 +30,9 @@ export const processors: { [J in JobName]: Processor<J> } = {
   'member.balance_low': (deps, payload, job) =>
     deps.services.autoRecharge.handleBalanceLow(payload, job.id, deps.logger),
   'slack.post': (deps, payload, job) => postOnce(deps.orm, deps.slack, payload, job.id),
+  'credit_request.post': (deps, payload) =>
+    postCreditRequest(deps.services.creditRequests, deps.slack, payload),
+  'credit_request.expire': (deps, payload) => deps.services.creditRequests.expire(payload.requestId),
   'digest.schedule': (deps, payload) => deps.services.digests.syncSchedule(payload, deps.queues),
   'digest.send': (deps, payload, job) => deps.services.digests.send(payload, job, deps.queues),
   // A message is handed over only while queued; on the last attempt, messages the provider still

@@ -9,11 +9,11 @@ import {
   requireManager,
   requireSelfOrManager,
 } from '../members/access.ts';
-import { findMember, MEMBER_COLUMNS, type MemberRef } from '../members/lookups.ts';
+import { findMember, type MemberRef, teamDeciders } from '../members/lookups.ts';
 import { type IMember, Member, ROLES, type Role } from '../members/member.entity.ts';
-import { type MemberRow, type MemberView, memberViewFromRow } from '../members/views.ts';
+import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
-import { queryAll, queryOne } from '../platform/sql.ts';
+import { queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
@@ -136,16 +136,9 @@ export class ApprovalService {
       { populate: ['member', 'requestedBy'] },
     );
     if (!request) throw new NotFoundError(`There is no role change request #${requestId}`);
-    const deciders = await queryAll<MemberRow>(
-      em,
-      `select ${MEMBER_COLUMNS} from members m
-        where m.team_id = ? and m.status = 'active' and m.role in ('owner', 'admin')
-        order by m.role = 'owner' desc, m.id`,
-      [request.team.id],
+    return (await teamDeciders(em, request.team.id)).filter(
+      (member) => refusalToDecide(member, decisionOf(request)) === null,
     );
-    return deciders
-      .map(memberViewFromRow)
-      .filter((member) => refusalToDecide(member, decisionOf(request)) === null);
   }
 
   /** Remembers the Slack message holding the buttons, so the outcome can replace it in place. */

@@ -77,6 +77,23 @@ export const jobs = {
     attempts: 12,
     backoffMs: 2_000,
   },
+  /**
+   * A credit request to show to one of those who decide it: `target` is the alerts channel or an
+   * owner's or admin's Slack user. The copy is recorded, so the outcome can replace it.
+   */
+  'credit_request.post': {
+    queue: 'slack',
+    payload: z.object({ requestId: id, target: z.string().min(1).max(32) }),
+    attempts: 12,
+    backoffMs: 2_000,
+  },
+  /** Seven days after a credit request was made: it expires unless decided. */
+  'credit_request.expire': {
+    queue: 'balance',
+    payload: z.object({ requestId: id }),
+    attempts: 10,
+    backoffMs: 5_000,
+  },
   /** The team's digest settings changed: bring its job scheduler in line with them. */
   'digest.schedule': { queue: 'digests', payload: z.object({ teamId: id }), attempts: 10, backoffMs: 2_000 },
   /** Built by the team's job scheduler at the configured time. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { queryOne } from '../platform/sql.ts';
+import { queryAll, queryOne } from '../platform/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { requireValidText } from '../shared/text.ts';
 import { type IMember, Member } from './member.entity.ts';
@@ -87,4 +87,16 @@ function requireValidRef(ref: MemberRef): void {
   } else if ('email' in ref) requireValidText(ref.email, 'member');
   else if ('keyId' in ref) requireValidText(ref.keyId, 'member');
   else requireValidText(ref.slackUserId, 'member');
+}
+
+/** The active owner and admins of a team, the owner first: who decides approvals and is asked to. */
+export async function teamDeciders(em: EntityManager, teamId: number): Promise<MemberView[]> {
+  const rows = await queryAll<MemberRow>(
+    em,
+    `select ${MEMBER_COLUMNS} from members m
+      where m.team_id = ? and m.status = 'active' and m.role in ('owner', 'admin')
+      order by m.role = 'owner' desc, m.id`,
+    [teamId],
+  );
+  return rows.map(memberViewFromRow);
 }

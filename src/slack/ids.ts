@@ -5,6 +5,8 @@
 export const ACTIONS = {
   approveRole: 'role_request_approve',
   denyRole: 'role_request_deny',
+  approveCredit: 'credit_request_approve',
+  denyCredit: 'credit_request_deny',
   confirmDelete: 'member_delete_confirm',
   cancelDelete: 'member_delete_cancel',
   listPage: 'member_list_page',

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
+import { endpoints as creditRequests } from './credit-requests.routes.ts';
 import type { AnyEndpoint, ErrorStatus } from './endpoint.ts';
 import { endpoints as members } from './members.routes.ts';
 import { endpoints as messaging } from './messaging.routes.ts';
@@ -31,7 +32,13 @@ export interface Operation {
 export type PathItem = Partial<Record<HttpMethod, Operation>>;
 
 /** Every operation of the native API, in the order they are registered. */
-export const API_ENDPOINTS: readonly AnyEndpoint[] = [...members, ...teamAdmin, ...messaging, ...stats];
+export const API_ENDPOINTS: readonly AnyEndpoint[] = [
+  ...members,
+  ...teamAdmin,
+  ...creditRequests,
+  ...messaging,
+  ...stats,
+];
 
 const ERROR_DESCRIPTIONS: Record<'401' | ErrorStatus | '405' | '415' | '429', string> = {
   '401': 'No API key, or a key that is not valid',
@@ -191,6 +198,7 @@ function buildDocument(endpoints: readonly AnyEndpoint[]) {
       { name: 'money', description: 'Credit, debit, auto-recharge and the ledger' },
       { name: 'invitations', description: 'Inviting people by email' },
       { name: 'roles', description: 'Role changes gated by approval' },
+      { name: 'credit requests', description: 'A member asks for credit; the owner or an admin decides' },
       { name: 'messaging', description: 'Sending SMS and the message log' },
       { name: 'stats', description: 'Statistics per member' },
       { name: 'meta', description: 'This document' },

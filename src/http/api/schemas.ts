@@ -221,6 +221,21 @@ export const RoleRequest = z
   })
   .meta({ id: 'RoleRequest' });
 
+export const CreditRequest = z
+  .object({
+    id: z.number().int(),
+    member: someone,
+    amount: Money,
+    reason: z.string().nullable(),
+    status: z.enum(['open', 'approved', 'denied', 'expired']),
+    decided_by: someone.nullable(),
+    decided_at: dateTime.nullable().meta({ description: 'When it was decided, or when it expired' }),
+    transfer_id: z.string().nullable().meta({ description: 'The credit an approval made' }),
+    expires_at: dateTime,
+    created_at: dateTime,
+  })
+  .meta({ id: 'CreditRequest' });
+
 export const AuditEvent = z
   .object({
     id: z.string(),

@@ -21,6 +21,8 @@ import { key } from './key.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
 import { logs } from './logs.ts';
+import { request } from './request.ts';
+import { requests } from './requests.ts';
 import { revoke } from './revoke.ts';
 import { role } from './role.ts';
 import { setup } from './setup.ts';
@@ -50,6 +52,8 @@ export const SUBCOMMAND_SPECS: { [N in SubcommandName]: SubcommandSpec<N> } = {
   delete: deleteMember,
   autorecharge,
   role,
+  request,
+  requests,
   link,
   stats,
   logs,

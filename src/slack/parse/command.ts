@@ -25,6 +25,8 @@ export type TeamCommand =
       rule: { threshold: string; amount: string; dailyCap?: string } | 'off';
     }
   | { name: 'role'; member: MemberRef; role: Role }
+  | { name: 'request'; amount: string; reason?: string }
+  | { name: 'requests' }
   | { name: 'link'; member: MemberRef; slackUserId: string }
   | { name: 'stats'; member?: MemberRef; period?: StatsPeriod }
   | { name: 'logs'; member: MemberRef; status?: MessageStatus; from?: string; to?: string }

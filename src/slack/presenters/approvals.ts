@@ -2,7 +2,8 @@ import type { RoleChangeView } from '../../approvals/approval.service.ts';
 import { ACTIONS } from '../ids.ts';
 import { actions, type Blocks, button, context, escapeText, section } from './blocks.ts';
 
-function who(name: string, slackUserId: string | null): string {
+/** A person in a message: their mention when linked to Slack, else their name in bold. */
+export function who(name: string, slackUserId: string | null): string {
   return slackUserId ? `<@${slackUserId}>` : `*${escapeText(name)}*`;
 }
 
@@ -40,9 +41,7 @@ export function approvalBlocks(request: RoleChangeView, approverSlackUserIds: st
   }
   const icon = request.status === 'approved' ? ':white_check_mark:' : ':no_entry_sign:';
   const decidedBy = request.decidedByName ? escapeText(request.decidedByName) : 'someone';
-  const when = request.decidedAt
-    ? ` on ${request.decidedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`
-    : '';
+  const when = request.decidedAt ? ` on ${utcMinute(request.decidedAt)}` : '';
   return [
     section(`${icon} ${asked}`),
     context(`Request #${request.id} *${request.status}* by ${decidedBy}${when}`),
@@ -58,6 +57,11 @@ export function decisionNotice(request: RoleChangeView, audience: 'requester' | 
       : `The request to make you ${article(request.toRole)} ${request.toRole} was denied by ${escapeText(decidedBy)}.`;
   }
   return `Your request #${request.id} to make ${escapeText(request.memberName)} ${article(request.toRole)} ${request.toRole} was *${request.status}* by ${escapeText(decidedBy)}.`;
+}
+
+/** "2026-12-02 14:05 UTC": when a decision was made, the same for everyone who reads it. */
+export function utcMinute(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 function article(role: string): string {

@@ -3,6 +3,7 @@ import type { TeamopsContext } from '../../context.ts';
 import { ACTIONS } from '../../ids.ts';
 import { INVITATION_DM_ACTIONS } from '../../presenters/invitation-dm.ts';
 import { cancelDeleteMember } from './cancel-delete.ts';
+import { decideCreditRequest } from './credit-decision.ts';
 import { confirmDeleteMember } from './delete-member.ts';
 import { showHomePage } from './home-page.ts';
 import { answerInvitation } from './invitation-answer.ts';
@@ -18,6 +19,8 @@ const startsWith = (prefix: string) => new RegExp(`^${prefix}(_|$)`);
 export function register(app: App<TeamopsContext>): void {
   app.action<BlockAction<ButtonAction>>(ACTIONS.approveRole, decideRoleChange);
   app.action<BlockAction<ButtonAction>>(ACTIONS.denyRole, decideRoleChange);
+  app.action<BlockAction<ButtonAction>>(ACTIONS.approveCredit, decideCreditRequest);
+  app.action<BlockAction<ButtonAction>>(ACTIONS.denyCredit, decideCreditRequest);
   app.action<BlockAction<ButtonAction>>(ACTIONS.confirmDelete, confirmDeleteMember);
   app.action<BlockAction<ButtonAction>>(ACTIONS.cancelDelete, cancelDeleteMember);
   app.action<BlockAction<ButtonAction>>(startsWith(ACTIONS.listPage), memberListPage);
