@@ -85,6 +85,14 @@ describe('the stats.chart job', () => {
     expect(h.slack.filesIn('C0RETRY')).toHaveLength(1);
     expect(await h.services.charts.latest(team.owner.actor)).toMatchObject({ slackFileId: file!.id });
 
+    // A team that is gone cannot be drawn, now or later: the job fails without retries.
+    await expect(uploadChartOnce(deps, { ...request, teamId: 2_000_000 }, 'gone-team')).rejects.toMatchObject(
+      {
+        name: 'UnrecoverableError',
+        message: expect.stringContaining('There is no team'),
+      },
+    );
+
     const older: ChartRequest = { ...request, from: '2026-01-01', to: '2026-01-07' };
     expect(await uploadChartOnce(deps, older, 'late-old-job')).toMatch(/^uploaded F/);
     expect(await h.services.charts.latest(team.owner.actor)).toMatchObject({

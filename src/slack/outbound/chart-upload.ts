@@ -1,5 +1,7 @@
 import type { Services } from '../../app.ts';
 import type { JobPayload } from '../../jobs/jobs.ts';
+import { permanentFailure } from '../../platform/queue.ts';
+import { DomainError } from '../../shared/errors.ts';
 import { chartUploadTexts } from '../presenters/charts.ts';
 import type { SlackPoster } from './slack-poster.ts';
 
@@ -22,7 +24,14 @@ export async function uploadChartOnce(
   const charts = deps.services.charts;
   const receiptKey = `stats.chart:${jobId}`;
   if (await charts.wasUploaded(receiptKey)) return 'already uploaded';
-  const chart = await charts.render(request);
+  let chart: Awaited<ReturnType<typeof charts.render>>;
+  try {
+    chart = await charts.render(request);
+  } catch (error) {
+    // The team or member is gone, or the figures cannot be asked for any more: no retry helps.
+    if (error instanceof DomainError) throw permanentFailure(`chart not drawn: ${error.message}`);
+    throw error;
+  }
   const { initialComment, altText } = chartUploadTexts(request, chart);
   const outcome = await deps.slack.upload(request.teamId, {
     filename: chart.filename,
