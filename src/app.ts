@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { MemberService } from './members/member.service.ts';
 import { MessagingService, messagingSettings } from './messaging/messaging.service.ts';
 import type { Orm } from './platform/database.ts';
+import { ChartService } from './stats/chart.service.ts';
 import { StatsService } from './stats/stats.service.ts';
 import { TeamService } from './teams/team.service.ts';
 
@@ -26,6 +27,7 @@ export interface Services {
   audit: AuditService;
   messaging: MessagingService;
   stats: StatsService;
+  charts: ChartService;
   digests: DigestService;
 }
 
@@ -39,6 +41,7 @@ export function createServices(
   options: { sms?: SmsConfig; logger?: Logger; serverSecret?: string } = {},
 ): Services {
   const logger = options.logger ?? createLogger('silent');
+  const stats = new StatsService(orm);
   return {
     teams: new TeamService(orm),
     members: new MemberService(orm),
@@ -57,7 +60,8 @@ export function createServices(
       messagingSettings(options.sms ?? loadConfig({}).sms, logger),
       logger,
     ),
-    stats: new StatsService(orm),
+    stats,
+    charts: new ChartService(orm, stats),
     digests: new DigestService(orm),
   };
 }

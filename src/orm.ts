@@ -23,6 +23,7 @@ import {
   SlackRateLimit,
 } from './slack/installation.entity.ts';
 import { MessageStatsDaily } from './stats/message-stats.entity.ts';
+import { TeamChart } from './stats/team-chart.entity.ts';
 import { Team } from './teams/team.entity.ts';
 
 /**
@@ -45,6 +46,7 @@ export const entities = [
   Message,
   MessagePrice,
   MessageStatsDaily,
+  TeamChart,
   RateLimitCounter,
   SlackInstallation,
   SlackInstallationWorkspace,

@@ -3,6 +3,7 @@ import type { JobName, JobPayload } from '../src/jobs/jobs.ts';
 import { type Mailer, sendEmailJob } from '../src/mail/mailer.ts';
 import type { QueueJob, Queues } from '../src/platform/queue.ts';
 import { postCreditRequest } from '../src/slack/outbound/credit-request-post.ts';
+import { uploadChartOnce } from '../src/slack/outbound/chart-upload.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
 import { postOnce, type SlackPoster } from '../src/slack/outbound/slack-poster.ts';
 
@@ -35,6 +36,7 @@ export const processors: { [J in JobName]: Processor<J> } = {
   'credit_request.expire': (deps, payload) => deps.services.creditRequests.expire(payload.requestId),
   'digest.schedule': (deps, payload) => deps.services.digests.syncSchedule(payload, deps.queues),
   'digest.send': (deps, payload, job) => deps.services.digests.send(payload, job, deps.queues),
+  'stats.chart': (deps, payload, job) => uploadChartOnce(deps, payload, job.id),
   // A message is handed over only while queued; on the last attempt, messages the provider still
   // cannot take fail and are refunded.
   'message.dispatch': (deps, payload, job) =>

@@ -4,6 +4,7 @@ import type { QueueJob, Queues } from '../platform/queue.ts';
 import { queryOne } from '../platform/sql.ts';
 // upward: the digest job hands a finished Slack message to the slack queue; the presenter is pure.
 import { digestMessage } from '../slack/presenters/digests.ts';
+import { utcDay } from '../stats/stats.service.ts';
 import type { DigestFrequency } from './digest.service.ts';
 import { buildDigest } from './digest-report.ts';
 
@@ -75,5 +76,22 @@ export async function sendDigest(
       dedupKey: `digest-${payload.teamId}-${end.toISOString()}`,
     },
   );
+  // A week is worth a picture (a day's would be one bar): its chart follows the digest, drawn and
+  // uploaded by a job of its own, once per team and week like the digest.
+  if (report.frequency === 'weekly') {
+    await dispatchJob(
+      queues,
+      'stats.chart',
+      {
+        teamId: payload.teamId,
+        channel: report.channel,
+        memberId: null,
+        from: utcDay(report.start),
+        to: utcDay(new Date(report.end.getTime() - 1)),
+        reason: 'digest',
+      },
+      { dedupKey: `digest-chart-${payload.teamId}-${end.toISOString()}` },
+    );
+  }
   return 'posted';
 }

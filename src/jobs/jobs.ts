@@ -98,6 +98,23 @@ export const jobs = {
   'digest.schedule': { queue: 'digests', payload: z.object({ teamId: id }), attempts: 10, backoffMs: 2_000 },
   /** Built by the team's job scheduler at the configured time. */
   'digest.send': { queue: 'digests', payload: z.object({ teamId: id }), attempts: 5, backoffMs: 10_000 },
+  /**
+   * A statistics chart to draw and upload to a Slack channel: for `/team stats` (the member's
+   * own figures when `memberId` is set) or a weekly digest. Team-wide ones become the App Home's.
+   */
+  'stats.chart': {
+    queue: 'slack',
+    payload: z.object({
+      teamId: id,
+      channel: z.string().min(1),
+      memberId: id.nullable(),
+      from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+      to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+      reason: z.enum(['stats', 'digest']),
+    }),
+    attempts: 12,
+    backoffMs: 2_000,
+  },
   /** Charged messages to hand to the SMS provider (only those still queued are sent). */
   'message.dispatch': {
     queue: 'messages',

@@ -88,21 +88,9 @@ export class StatsService {
   }
 
   async query(actor: Actor, filters: StatsFilters = {}, now = new Date()): Promise<StatsView> {
-    const { from, to } = resolveRange(filters, now);
     const groupBy = parseGrouping(filters.groupBy);
     const em = this.#orm.em.fork();
-    const caller = await loadCaller(em, actor);
-    const teamId = callerTeam(caller, filters.teamId);
-    let memberId: number | null = null;
-    const self = caller.kind === 'member' ? caller.member : null;
-    if (filters.member && !(self && 'id' in filters.member && filters.member.id === self.id)) {
-      const member = await findMemberView(em, teamId, filters.member);
-      if (member.id !== self?.id) requireManager(caller, "see other members' statistics");
-      memberId = member.id;
-    } else if (filters.member || !isManager(caller)) {
-      memberId = self!.id;
-    }
-
+    const { teamId, memberId, from, to } = await resolveScope(em, actor, filters, now);
     const { currency, rows } = await loadRollups(em, {
       teamId,
       memberId,
@@ -138,6 +126,39 @@ export class StatsService {
     }
     return { teamId, currency, from, to, groupBy, team, members };
   }
+}
+
+/** What a question is about once checked: the team, one member or all (null), and the days. */
+export interface StatsScope {
+  teamId: number;
+  memberId: number | null;
+  from: string;
+  to: string;
+}
+
+/**
+ * Checks who may ask what: a user sees only its own statistics, a manager anyone's in its team,
+ * the operator and workers the team they name.
+ */
+export async function resolveScope(
+  em: EntityManager,
+  actor: Actor,
+  filters: StatsFilters,
+  now = new Date(),
+): Promise<StatsScope> {
+  const { from, to } = resolveRange(filters, now);
+  const caller = await loadCaller(em, actor);
+  const teamId = callerTeam(caller, filters.teamId);
+  let memberId: number | null = null;
+  const self = caller.kind === 'member' ? caller.member : null;
+  if (filters.member && !(self && 'id' in filters.member && filters.member.id === self.id)) {
+    const member = await findMemberView(em, teamId, filters.member);
+    if (member.id !== self?.id) requireManager(caller, "see other members' statistics");
+    memberId = member.id;
+  } else if (filters.member || !isManager(caller)) {
+    memberId = self!.id;
+  }
+  return { teamId, memberId, from, to };
 }
 
 interface Rollup {
@@ -275,6 +296,6 @@ function parseDay(value: string, field: string): string {
   return text;
 }
 
-function utcDay(date: Date): string {
+export function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }

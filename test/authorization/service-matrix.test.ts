@@ -13,7 +13,7 @@ import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 /**
- * The authorization matrix of messaging, prices, statistics, digests and the audit trail
+ * The authorization matrix of messaging, prices, statistics, charts, digests and the audit trail
  * (matrix.test.ts has the team, member, money, invitation and approval services). A refused call
  * changes nothing; an allowed one is checked for what its caller would notice: the message in
  * the log and the balance it cost, the digest setting, and only what the caller may see.
@@ -76,6 +76,16 @@ beforeAll(async () => {
   const userMessage = await sent(a.user.actor, 'Hello from Uma');
   fixture = { services, a, target, targetMessage, userMessage };
   outsider = await seedTeam(services, { masterBalance: '100' });
+  // Team A's latest chart, as the worker records it after an upload.
+  const days = { from: '2026-11-01', to: '2026-11-30' };
+  const request = {
+    teamId: a.team.id,
+    memberId: null,
+    channel: 'C0CHART',
+    reason: 'stats',
+    ...days,
+  } as const;
+  await services.charts.uploaded(request, { title: 'Team A chart', ...days }, 'F0TEAMA', 'matrix-chart');
 });
 
 function callerOf(role: CallerRole, f: Fixture): { actor: Actor; self: number } {
@@ -210,6 +220,35 @@ const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: 'charts.request (team)',
+    call: (s, actor) => s.charts.request(actor, { period: '7d' }, 'C0CHART'),
+    // A user's chart is of its own figures, as its numbers are; an outsider's of its own team.
+    expected: everyMember('own team'),
+    check(request: { teamId: number; memberId: number | null; channel: string }, { f, role, self }) {
+      const teamId = role === 'outsider' ? outsider.team.id : f.a.team.id;
+      expect(request).toMatchObject({ teamId, channel: 'C0CHART', memberId: role === 'user' ? self : null });
+    },
+  },
+  {
+    name: 'charts.request (another member)',
+    call: (s, actor, f) => s.charts.request(actor, { member: { id: f.target } }, 'C0CHART'),
+    expected: managersOnly('not_found'),
+    check(request: { teamId: number; memberId: number | null }, { f }) {
+      expect(request).toMatchObject({ teamId: f.a.team.id, memberId: f.target });
+    },
+  },
+  {
+    name: 'charts.latest',
+    readOnly: true,
+    call: (s, actor) => s.charts.latest(actor),
+    // The team's chart shows every member's figures: a user's App Home has none.
+    expected: everyMember('own team'),
+    check(latest: { slackFileId: string } | null, { role }) {
+      if (role === 'owner' || role === 'admin') expect(latest).toMatchObject({ slackFileId: 'F0TEAMA' });
+      else expect(latest).toBeNull();
+    },
+  },
+  {
     name: 'digests.configure',
     call: (s, actor) =>
       s.digests.configure(actor, {
@@ -275,7 +314,7 @@ describe('authorization matrix: messaging, prices, statistics, digests, audit', 
   it('covers every public operation of these services', () => {
     const covered = new Set(OPERATIONS.map((o) => o.name.split(' ')[0]));
     const services = h.services as unknown as Record<string, object>;
-    const methods = ['messaging', 'stats', 'digests', 'audit'].flatMap((service) =>
+    const methods = ['messaging', 'stats', 'charts', 'digests', 'audit'].flatMap((service) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(services[service]))
         .filter((method) => method !== 'constructor')
         .map((method) => `${service}.${method}`),
@@ -287,6 +326,9 @@ describe('authorization matrix: messaging, prices, statistics, digests, audit', 
       'messaging.recordProviderReport',
       'digests.syncSchedule',
       'digests.send',
+      'charts.render',
+      'charts.wasUploaded',
+      'charts.uploaded',
     ]);
     expect(methods.filter((m) => !covered.has(m) && !notMemberCalls.has(m))).toEqual([]);
   });

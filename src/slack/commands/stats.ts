@@ -19,11 +19,14 @@ export const stats: SubcommandSpec<'stats'> = {
     }
     return { name: 'stats', ...(member && { member }), ...(period && { period }) };
   },
-  handle: async (command, { deps, caller }) => {
-    const result = await deps.services.stats.query(caller.actor, {
+  handle: async (command, { deps, caller, body }) => {
+    const filters = {
       ...(command.member && { member: command.member }),
       ...(command.period && { period: command.period }),
-    });
+    };
+    const result = await deps.services.stats.query(caller.actor, filters);
+    // The same figures as a picture, posted in the channel by a job; the answer does not wait for it.
+    await deps.services.charts.request(caller.actor, filters, body.channel_id);
     return { text: `Statistics ${result.from} – ${result.to}`, blocks: statsBlocks(result) };
   },
   changesTeamPage: false,

@@ -3,8 +3,10 @@ import { managesMembers } from '../../members/member.entity.ts';
 import type { MemberPage } from '../../members/member.service.ts';
 import type { MemberView, TeamView } from '../../members/views.ts';
 import { formatMoney } from '../../shared/money.ts';
+import type { LatestChart } from '../../stats/chart.service.ts';
 import { ACTIONS, type MemberMenuChoice, type ModalOpener } from '../ids.ts';
 import { actions, type Blocks, button, context, divider, header, option, section } from './blocks.ts';
+import { latestChartBlock } from './charts.ts';
 import { outsiderHelpBlocks } from './help.ts';
 import { memberSummary, pageCount, pager } from './members.ts';
 
@@ -44,8 +46,16 @@ function opener(label: string, modal: ModalOpener, style?: 'primary') {
   return button(label, `${ACTIONS.openModal}_${modal}`, modal, style);
 }
 
-/** The team page: master balance, then every member with name, email, masked key, balance and status. */
-export function teamHomeView(team: TeamView, viewer: MemberView, page: MemberPage): HomeView {
+/**
+ * The team page: master balance, the latest team-wide chart (managers), then every member with
+ * name, email, masked key, balance and status.
+ */
+export function teamHomeView(
+  team: TeamView,
+  viewer: MemberView,
+  page: MemberPage,
+  chart: LatestChart | null = null,
+): HomeView {
   const manager = managesMembers(viewer.role);
   const blocks: Blocks = manager
     ? [
@@ -59,6 +69,7 @@ export function teamHomeView(team: TeamView, viewer: MemberView, page: MemberPag
           opener('Message log', 'logs'),
           button('Refresh', ACTIONS.homeRefresh, String(page.page)),
         ]),
+        ...(chart ? [latestChartBlock(chart)] : []),
         divider(),
         context(
           page.total === 0

@@ -12,9 +12,10 @@ export async function publishHome(
   page = 1,
 ): Promise<void> {
   const { services } = deps;
-  const [team, members] = await Promise.all([
+  const [team, members, chart] = await Promise.all([
     services.teams.get(caller.actor),
     services.members.list(caller.actor, { page, limit: HOME_PAGE_SIZE }),
+    services.charts.latest(caller.actor),
   ]);
   // A page that emptied (members closed meanwhile) shows the last one that has members.
   const lastPage = Math.max(1, Math.ceil(members.total / members.limit));
@@ -22,7 +23,10 @@ export async function publishHome(
     members.items.length === 0 && page > lastPage
       ? await services.members.list(caller.actor, { page: lastPage, limit: HOME_PAGE_SIZE })
       : members;
-  await client.views.publish({ user_id: caller.slackUserId, view: teamHomeView(team, caller.member, shown) });
+  await client.views.publish({
+    user_id: caller.slackUserId,
+    view: teamHomeView(team, caller.member, shown, chart),
+  });
 }
 
 /** App Home for whoever opened it: the team page for a member, how to join for anyone else. */
