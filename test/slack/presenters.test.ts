@@ -186,6 +186,18 @@ describe('member list and card', () => {
     expect(shown).toContain('`uma` · `0a1b2c3d`');
     expect(shown).toContain('sends from the master balance');
   });
+
+  it('shows a credit limit as the lowest the balance may reach, and no such line without one', () => {
+    const lent = text(
+      memberCardBlocks(
+        { ...member(5, { balance: -2_000_000n, creditLimit: 5_000_000n }), autoRecharge: null },
+        team,
+      ),
+    );
+    expect(lent).toContain('-€2.00');
+    expect(lent).toContain('may go to -€5.00');
+    expect(text(memberCardBlocks({ ...member(6), autoRecharge: null }, team))).not.toContain('Credit limit');
+  });
 });
 
 describe('approval message', () => {
