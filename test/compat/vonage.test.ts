@@ -196,19 +196,22 @@ describe('Vonage Subaccounts API with @vonage/subaccounts', () => {
     expect(total).toBe(1000_000_000n);
   });
 
-  it('refuses what Vonage refuses: too much, a shared-balance target, no start_date, sub-to-sub', async () => {
+  it('refuses what Vonage refuses: too much or a shared-balance target (invalid transfers), no start_date, sub-to-sub', async () => {
     const t = await seedTeam(h.services);
     const client = vonage(t.owner);
     const tooMuch = await failure(
       client.transferBalance({ from: t.owner.keyId, to: t.user.keyId, amount: 5000 }),
     );
-    expect(tooMuch.status).toBe(422);
-    expect(tooMuch.body.invalid_parameters).toEqual([{ name: 'amount', reason: expect.any(String) }]);
+    expect(tooMuch.status).toBe(403);
+    expect(tooMuch.body).toMatchObject({
+      title: 'Invalid Transfer',
+      detail: expect.stringMatching(/not enough/),
+    });
     const shared = await client.createSubAccount({ name: 'Shared' });
     const toShared = await failure(
       client.transferBalance({ from: t.owner.keyId, to: shared.apiKey, amount: 1 }),
     );
-    expect(toShared.status).toBe(422);
+    expect(toShared.status).toBe(403);
     const sideways = await failure(
       client.transferBalance({ from: t.user.keyId, to: t.admin.keyId, amount: 1 }),
     );
@@ -307,7 +310,7 @@ describe('Vonage Subaccounts API with @vonage/subaccounts', () => {
     const beyond = await failure(
       client.transferBalance({ from: t.owner.keyId, to: t.admin.keyId, amount: 0.1 }),
     );
-    expect(beyond.status).toBe(422);
+    expect(beyond.status).toBe(403);
 
     // A member below zero cannot be closed; credited back to zero, its close returns the limit.
     await expect(h.services.members.close(t.owner.actor, { id: t.user.id })).rejects.toMatchObject({
@@ -414,5 +417,16 @@ describe('Vonage Subaccounts API with @vonage/subaccounts', () => {
     expect(missing.status).toBe(404);
     const primaryAsSub = await failure(vonage(t.owner).getSubAccount(t.owner.keyId));
     expect(primaryAsSub.status).toBe(404);
+    // Number transfers are not served: teamops has no numbers.
+    const number = await failure(
+      vonage(t.owner).transferNumber({
+        from: t.owner.keyId,
+        to: t.user.keyId,
+        number: '447700900000',
+        country: 'GB',
+      }),
+    );
+    expect(number.status).toBe(404);
+    expect(number.body).toEqual(problem(404));
   });
 });

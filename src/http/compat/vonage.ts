@@ -108,12 +108,14 @@ export function mountVonage(app: Express, { services, logger }: AppDeps): void {
     const { primary } = await primaryAccount(services, req);
     const transfer = transferRequest(bodyOf(req), primary.keyId, 'balance');
     const member = await subaccount(services, req, transfer.subaccount);
-    const result = await services.ledger[transfer.toSubaccount ? 'credit' : 'debit'](actorOf(req), {
-      member: { id: member.id },
-      amount: transfer.amount,
-      reason: transfer.reference,
-      idempotencyKey: null,
-    });
+    const result = await refusedAsInvalidTransfer(
+      services.ledger[transfer.toSubaccount ? 'credit' : 'debit'](actorOf(req), {
+        member: { id: member.id },
+        amount: transfer.amount,
+        reason: transfer.reference,
+        idempotencyKey: null,
+      }),
+    );
     res.json({
       balance_transfer_id: result.transferId,
       ...transferJson(transfer, result.amount, result.createdAt),
@@ -127,29 +129,23 @@ export function mountVonage(app: Express, { services, logger }: AppDeps): void {
     });
   });
 
-  // Credit limit moves between the primary account's facility and a sub-account's; what the
-  // ledger refuses (more than is unused, a suspended or shared-balance account) is Vonage's 403
-  // "Invalid Transfer".
+  // Credit limit moves between the primary account's facility and a sub-account's.
   router.post('/credit-transfers', async (req, res) => {
     const { primary } = await primaryAccount(services, req);
     const transfer = transferRequest(bodyOf(req), primary.keyId, 'credit');
     const member = await subaccount(services, req, transfer.subaccount);
-    try {
-      const result = await services.ledger.transferCreditLimit(actorOf(req), {
+    const result = await refusedAsInvalidTransfer(
+      services.ledger.transferCreditLimit(actorOf(req), {
         member: { id: member.id },
         direction: transfer.toSubaccount ? 'to_member' : 'to_primary',
         amount: transfer.amount,
         reference: transfer.reference,
-      });
-      res.json({
-        credit_transfer_id: result.transferId,
-        ...transferJson(transfer, result.amount, result.createdAt),
-      });
-    } catch (error) {
-      if (!isDomainError(error) || (error.code !== 'insufficient_funds' && error.code !== 'conflict'))
-        throw error;
-      res.status(403).json(invalidTransfer(error.message));
-    }
+      }),
+    );
+    res.json({
+      credit_transfer_id: result.transferId,
+      ...transferJson(transfer, result.amount, result.createdAt),
+    });
   });
 
   router.use((req, res) => {
@@ -373,7 +369,24 @@ const PROBLEMS: Record<number, { type: string; title: string }> = {
   500: { type: 'https://developer.nexmo.com/api-errors#internal-error', title: 'Internal Error' },
 };
 
-/** A transfer Vonage refuses as invalid: 403, its `invalid-transfer` problem (as for number transfers). */
+/**
+ * A transfer the ledger refuses (more than is there to move, an account that cannot take part:
+ * shared balance, suspended for credit) is what Vonage calls an invalid transfer: 403 with its
+ * `invalid-transfer` problem, as Vonage answers a refused number transfer.
+ */
+class InvalidTransferError extends Error {}
+
+async function refusedAsInvalidTransfer<T>(transfer: Promise<T>): Promise<T> {
+  try {
+    return await transfer;
+  } catch (error) {
+    if (isDomainError(error) && (error.code === 'insufficient_funds' || error.code === 'conflict')) {
+      throw new InvalidTransferError(error.message);
+    }
+    throw error;
+  }
+}
+
 function invalidTransfer(detail: string): Problem {
   return {
     type: 'https://developer.nexmo.com/api-errors/subaccounts#invalid-transfer',
@@ -399,8 +412,8 @@ function problem(status: number, detail: string, field?: string): Problem {
 }
 
 /**
- * Only the codes Vonage documents for this API: 401, 403, 404, 422 (anything wrong with the
- * request: validation, a refused transfer, not enough balance), 429 and 5xx.
+ * Only the codes Vonage documents for this API: 401, 403 (also an invalid transfer, above), 404,
+ * 422 (anything else wrong with the request), 429 and 5xx.
  */
 export function vonageStatus(status: number): number {
   if (status === 401 || status === 403 || status === 404 || status === 429 || status >= 500) return status;
@@ -409,6 +422,10 @@ export function vonageStatus(status: number): number {
 
 function errorHandler(logger: AppDeps['logger']): ErrorRequestHandler {
   return (error, req, res, _next) => {
+    if (error instanceof InvalidTransferError) {
+      res.status(403).json(invalidTransfer(error.message));
+      return;
+    }
     const { status, body } = describeError(error);
     const code = vonageStatus(status);
     const answer = problem(
