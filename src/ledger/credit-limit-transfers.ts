@@ -50,7 +50,7 @@ export function unusedCreditLimit(balance: bigint, creditLimit: bigint): bigint 
  * order, the two limits updated, one immutable `credit_limit_transfer` row and its audit event.
  * No money moves, so the money books are untouched; the team's total credit limit (its own plus
  * its members') stays the same. Only an active member with a balance of its own takes part,
- * except when it is being closed (`closing`), which returns its limit.
+ * except when it is being closed or made the owner (`settling`), which returns its limit.
  */
 export async function moveCreditLimit(
   tx: EntityManager,
@@ -61,7 +61,8 @@ export async function moveCreditLimit(
     amount: Micros;
     reference: string | null;
     actor: ActingParty;
-    closing?: boolean;
+    /** The member is being closed or becomes the owner: its limit returns whatever its status. */
+    settling?: boolean;
   },
 ): Promise<CreditLimitTransfer> {
   await lockTeamAndMembers(tx, input.teamId, [input.memberId]);
@@ -78,7 +79,7 @@ export async function moveCreditLimit(
   if (row.role === 'owner') {
     throw new ConflictError("The owner's credit limit is the primary account's; lend it to another member");
   }
-  if (!input.closing && row.status !== 'active') {
+  if (!input.settling && row.status !== 'active') {
     throw new ConflictError(
       `${row.name} is ${row.status}: credit limit moves only to and from active members`,
     );

@@ -387,7 +387,7 @@ export class MemberService {
           amount: creditLimit,
           reference: 'Sub-account closed',
           actor: caller.party,
-          closing: true,
+          settling: true,
         });
       }
       if (locked.status === 'invited') {
