@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
+import { moveCreditLimit } from '../ledger/credit-limit-transfers.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import {
@@ -17,6 +18,7 @@ import { queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { formatMoney } from '../shared/money.ts';
 import {
   type IRoleChangeRequest,
   type RequestStatus,
@@ -223,7 +225,8 @@ export class ApprovalService {
 /**
  * The current owner becomes an admin (so the handover can be reversed), then the member becomes
  * owner. The owner's money is the master balance, so whatever the member's sub-account holds
- * joins the master balance first, as an ordinary debit on the ledger.
+ * joins the master balance first, as an ordinary debit on the ledger, and the credit limit it was
+ * lent returns to the primary account; a member below zero must be credited first.
  */
 async function handOverOwnership(
   tx: EntityManager,
@@ -232,9 +235,31 @@ async function handOverOwnership(
   caller: Caller,
 ): Promise<void> {
   const teamId = member.team.id;
-  const { balance } = (await queryOne<{ balance: string }>(tx, 'select balance from members where id = ?', [
-    member.id,
-  ]))!;
+  const { balance, credit_limit, currency } = (await queryOne<{
+    balance: string;
+    credit_limit: string;
+    currency: string;
+  }>(
+    tx,
+    'select m.balance, m.credit_limit, t.currency from members m join teams t on t.id = m.team_id where m.id = ?',
+    [member.id],
+  ))!;
+  if (BigInt(balance) < 0n) {
+    throw new ConflictError(
+      `${member.name} owes ${formatMoney(-BigInt(balance), currency)}: credit the member before it becomes the owner`,
+    );
+  }
+  if (BigInt(credit_limit) > 0n) {
+    await moveCreditLimit(tx, {
+      teamId,
+      memberId: member.id,
+      direction: 'to_primary',
+      amount: BigInt(credit_limit),
+      reference: 'Became the owner: the credit limit returns to the primary account',
+      actor: caller.party,
+      settling: true,
+    });
+  }
   if (BigInt(balance) > 0n) {
     await applyPosting(tx, {
       teamId,

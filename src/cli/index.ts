@@ -96,6 +96,22 @@ export function buildProgram(context: CliContext): Command {
       }),
     );
 
+  withTeamOptions(program.command('team:credit-limit'))
+    .description('the primary account’s credit limit: how far below zero the master balance may go')
+    .requiredOption('--amount <amount>', 'decimal amount, e.g. 500; 0 makes the team prepaid again')
+    .action((options) =>
+      context.withServices(async (services) => {
+        const teamId = await resolveTeamId(services, options);
+        const result = await services.ledger.setCreditLimit(operator, {
+          teamId,
+          creditLimit: options.amount,
+        });
+        context.print(
+          `credit limit ${formatMoney(result.before, result.currency)} → ${formatMoney(result.after, result.currency)}`,
+        );
+      }),
+    );
+
   withTeamOptions(program.command('team:show'))
     .description('a team, its master balance and its members')
     .action((options) =>
@@ -106,10 +122,11 @@ export function buildProgram(context: CliContext): Command {
           `team ${team.id} "${team.name}"${team.slackTeamId ? ` (Slack ${team.slackTeamId})` : ''}`,
         );
         context.print(`master balance: ${formatMoney(team.masterBalance, team.currency)}`);
+        context.print(`credit limit: ${formatMoney(team.creditLimit, team.currency)}`);
         const members = await services.members.list(operator, { teamId, limit: 100 });
         for (const m of members.items) {
           context.print(
-            `  #${m.id}  ${m.name}  ${m.email ?? '-'}  ${m.role}  ${m.status}  ${formatMoney(m.balance, team.currency)}  ${maskApiKey(m.apiKeyPrefix)}`,
+            `  #${m.id}  ${m.name}  ${m.email ?? '-'}  ${m.role}  ${m.status}  ${formatMoney(m.balance, team.currency)}${m.creditLimit > 0n ? ` (credit limit ${formatMoney(m.creditLimit, team.currency)})` : ''}  ${maskApiKey(m.apiKeyPrefix)}`,
           );
         }
         if (members.total > members.items.length)

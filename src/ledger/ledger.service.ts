@@ -17,6 +17,12 @@ import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { loadTeam } from '../teams/team.service.ts';
+import {
+  type CreditLimitDirection,
+  type CreditLimitTransfer,
+  moveCreditLimit,
+  setPrimaryCreditLimit,
+} from './credit-limit-transfers.ts';
 import { applyPostings, type Posting, type PostingResult, retryingIdempotencyRace } from './postings.ts';
 import type { TransferKind } from './transfer.entity.ts';
 
@@ -155,6 +161,53 @@ export class LedgerService {
       actor: caller.party,
     });
     return result;
+  }
+
+  /**
+   * Lends credit limit from the primary account's facility to a member (its balance may then go
+   * that far below zero), or takes unused credit limit back (Vonage's credit transfers). Managers
+   * only; the member must be active and pay from a balance of its own.
+   */
+  async transferCreditLimit(
+    actor: Actor,
+    input: {
+      member: MemberRef;
+      direction: CreditLimitDirection;
+      amount: string | number;
+      reference?: string | null;
+    },
+  ): Promise<CreditLimitTransfer> {
+    const amount = parseAmount(input.amount);
+    const reference = optionalText(input.reference, 'reference');
+    const em = this.#orm.em.fork();
+    const { caller, findMember } = await loadCallerAndMember(em, actor, input.member);
+    requireManager(caller, 'move credit limits');
+    const member = findMember();
+    return transact(em, (tx) =>
+      moveCreditLimit(tx, {
+        teamId: callerTeam(caller),
+        memberId: member.id,
+        direction: input.direction,
+        amount,
+        reference,
+        actor: caller.party,
+      }),
+    );
+  }
+
+  /** The primary account's own credit facility; the operator sets it (CLI `team:credit-limit`). */
+  async setCreditLimit(
+    actor: Actor,
+    input: { teamId: number; creditLimit: string | number },
+  ): Promise<{ before: Micros; after: Micros; currency: string }> {
+    const creditLimit = parseAmount(input.creditLimit, 'credit limit', { allowZero: true });
+    const em = this.#orm.em.fork();
+    const caller = await loadCaller(em, actor);
+    if (caller.kind !== 'operator') throw new ForbiddenError('Only the operator can set a credit limit');
+    const team = await loadTeam(em, input.teamId);
+    return transact(em, (tx) =>
+      setPrimaryCreditLimit(tx, { teamId: team.id, creditLimit, actor: caller.party }),
+    );
   }
 
   /**

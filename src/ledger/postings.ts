@@ -13,6 +13,7 @@ import {
   NotFoundError,
 } from '../shared/errors.ts';
 import { formatMoney, type Micros } from '../shared/money.ts';
+import { withinCreditLimit } from './credit-limit.ts';
 import type { TransferKind } from './transfer.entity.ts';
 
 /**
@@ -31,6 +32,8 @@ export const FLOWS: Record<TransferKind, { master: -1 | 0 | 1; member: -1 | 0 | 
   // The owner's messages: the owner's money is the master balance. The member is the sender.
   master_message_charge: { master: -1, member: 0 },
   master_refund: { master: 1, member: 0 },
+  // Moves credit limit, not money (src/ledger/credit-limit-transfers.ts); never posted here.
+  credit_limit_transfer: { master: 0, member: 0 },
 };
 
 /** Kinds that pay for messages: a sender whose role changed under them is told to send again. */
@@ -77,6 +80,7 @@ export type PostingOutcome = { ok: true; value: PostingResult } | { ok: false; e
 interface LockedTeam {
   id: number;
   master_balance: string;
+  credit_limit: string;
   currency: string;
   low_balance_level: string;
 }
@@ -311,7 +315,7 @@ async function lockTeamRows(
     // The team's columns are read after its lock, so they are the current ones.
     rows = await queryAll<Row>(
       em,
-      `select t.id, t.master_balance, t.currency, t.low_balance_level, ${storedColumn},
+      `select t.id, t.master_balance, t.credit_limit, t.currency, t.low_balance_level, ${storedColumn},
               m.id as m_id, m.team_id as m_team_id, m.name as m_name, m.role as m_role, m.status as m_status,
               m.balance as m_balance, m.credit_limit as m_credit_limit,
               (select r.threshold from auto_recharge_rules r where r.member_id = m.id) as m_recharge_threshold
@@ -326,7 +330,7 @@ async function lockTeamRows(
     // No member of this team named (a top-up, or only unknown members): the team row alone.
     rows = await queryAll<Row>(
       em,
-      `select t.id, t.master_balance, t.currency, t.low_balance_level, ${storedColumn}
+      `select t.id, t.master_balance, t.credit_limit, t.currency, t.low_balance_level, ${storedColumn}
          from teams t where t.id = ?`,
       [teamId, keysJson, teamId],
     );
@@ -337,6 +341,7 @@ async function lockTeamRows(
       ? {
           id: first.id,
           master_balance: first.master_balance,
+          credit_limit: first.credit_limit,
           currency: first.currency,
           low_balance_level: first.low_balance_level,
         }
@@ -503,7 +508,7 @@ function refuse(
       return new ConflictError(`${member.name} is ${member.status}, so no money can move to or from it`);
     }
     const balance = memberBalance.get(member.id)!;
-    if (flow.member < 0 && balance - posting.amount < -BigInt(member.credit_limit)) {
+    if (flow.member < 0 && !withinCreditLimit(balance, posting.amount, BigInt(member.credit_limit))) {
       return new InsufficientFundsError(
         `${member.name}'s balance is ${money(balance)}, not enough for ${money(posting.amount)}`,
       );
@@ -511,7 +516,7 @@ function refuse(
   }
   if (flow.master < 0) {
     const balance = masterBalance.get(team.id)!;
-    if (balance < posting.amount) {
+    if (!withinCreditLimit(balance, posting.amount, BigInt(team.credit_limit))) {
       return new InsufficientFundsError(
         `The master balance is ${money(balance)}, not enough for ${money(posting.amount)}`,
       );
@@ -523,6 +528,7 @@ function refuse(
 function assertWellFormed(posting: Posting): void {
   // Programming errors, not user input: services validate amounts before they get here.
   if (posting.amount <= 0n) throw new Error(`posting amount must be positive, got ${posting.amount}`);
+  if (posting.kind === 'credit_limit_transfer') throw new Error('a credit limit transfer moves no money');
   if (FLOWS[posting.kind].member !== 0 && posting.memberId === null)
     throw new Error(`${posting.kind} needs a member`);
 }

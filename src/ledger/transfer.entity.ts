@@ -20,6 +20,8 @@ export const TRANSFER_KINDS = [
   'close_out',
   'master_message_charge',
   'master_refund',
+  // Moves credit limit, not money: between the primary account's facility and a member's.
+  'credit_limit_transfer',
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 

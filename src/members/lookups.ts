@@ -65,7 +65,7 @@ export async function findMemberView(em: EntityManager, teamId: number, ref: Mem
 
 /** The columns of a MemberRow, from a `members m`. */
 export const MEMBER_COLUMNS = [
-  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.api_key_prefix, m.slack_user_id',
+  'm.id, m.team_id, m.name, m.email, m.role, m.status, m.balance, m.credit_limit, m.api_key_prefix, m.slack_user_id',
   'm.username, m.key_id, m.shares_master_balance, m.created_at, m.closed_at',
 ].join(', ');
 

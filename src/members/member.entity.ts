@@ -24,7 +24,7 @@ export const Member = defineEntity({
     role: p.enum(ROLES),
     status: p.enum(MEMBER_STATUSES),
     balance: p.bigint().default(0),
-    /** How far below zero the balance may go; 0 for nearly everyone. */
+    /** How far below zero the balance may go: credit lent by the primary account (Vonage credit transfers); 0 by default. */
     creditLimit: p.bigint().default(0),
     /** SHA-256 of the API key; the key itself is shown once and never stored. */
     apiKeyHash: p.string().length(64).nullable().unique(),
@@ -51,7 +51,10 @@ export const Member = defineEntity({
       .onUpdate(() => new Date()),
     closedAt: p.datetime().nullable(),
   },
-  checks: [{ name: 'members_balance_within_credit_limit', expression: 'balance >= -credit_limit' }],
+  checks: [
+    { name: 'members_balance_within_credit_limit', expression: 'balance >= -credit_limit' },
+    { name: 'members_credit_limit_not_negative', expression: 'credit_limit >= 0' },
+  ],
   indexes: [
     {
       name: 'members_one_owner_per_team',

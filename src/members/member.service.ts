@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
 import { AutoRechargeRule } from '../ledger/auto-recharge-rule.entity.ts';
+import { moveCreditLimit } from '../ledger/credit-limit-transfers.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import type { Orm } from '../platform/database.ts';
@@ -9,6 +10,7 @@ import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import { type Actor, systemParty } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
+import { formatMoney } from '../shared/money.ts';
 import { requireValidText } from '../shared/text.ts';
 import { optionalEmail, pagingNumber, requireName } from '../shared/validation.ts';
 import { loadTeam } from '../teams/team.service.ts';
@@ -257,12 +259,19 @@ export class MemberService {
         // The ledger's lock order (team row, then the member), so this cannot deadlock with a
         // transfer or charge (docs/ledger.md).
         await lockTeamAndMembers(tx, member.team.id, [member.id]);
-        const locked = await queryOne<{ balance: string }>(tx, 'select balance from members where id = ?', [
-          member.id,
-        ]);
+        const locked = await queryOne<{ balance: string; credit_limit: string }>(
+          tx,
+          'select balance, credit_limit from members where id = ?',
+          [member.id],
+        );
         if (shares && BigInt(locked!.balance) !== 0n) {
           throw new ConflictError(
             `${member.name} still has a balance of its own; debit it to the master balance before it shares the master balance`,
+          );
+        }
+        if (shares && BigInt(locked!.credit_limit) !== 0n) {
+          throw new ConflictError(
+            `${member.name} still has a credit limit of its own; transfer it back to the primary account before it shares the master balance`,
           );
         }
         member.sharesMasterBalance = shares;
@@ -324,8 +333,9 @@ export class MemberService {
   }
 
   /**
-   * Closes a sub-account: its remaining balance returns to the master in the same transaction,
-   * its key stops working, its rule is removed, its history stays.
+   * Closes a sub-account: its remaining balance returns to the master in the same transaction, and
+   * the credit limit it was lent to the primary account (a member below zero must be credited
+   * first), its key stops working, its rule is removed, its history stays.
    */
   async close(actor: Actor, ref: MemberRef): Promise<{ member: MemberView; returned: bigint }> {
     return transact(this.#orm.em.fork(), async (tx) => {
@@ -337,16 +347,22 @@ export class MemberService {
       // Master row first, then the member: the ledger's lock order, so this cannot deadlock with
       // transfers or charges (docs/ledger.md).
       await lockTeamAndMembers(tx, teamId, [found.id]);
-      const locked = await queryOne<{ status: MemberStatus; balance: string }>(
+      const locked = await queryOne<{
+        status: MemberStatus;
+        balance: string;
+        credit_limit: string;
+        currency: string;
+      }>(
         tx,
-        'select status, balance from members where id = ?',
+        `select m.status, m.balance, m.credit_limit, t.currency
+           from members m join teams t on t.id = m.team_id where m.id = ?`,
         [found.id],
       );
       if (!locked || locked.status === 'closed') throw new ConflictError(`${found.name} is already closed`);
       const balance = BigInt(locked.balance);
       if (balance < 0n) {
         throw new ConflictError(
-          `${found.name} owes ${-balance} micro-units; credit the member before closing it`,
+          `${found.name} owes ${formatMoney(-balance, locked.currency)} (its balance is below zero, within its credit limit): credit the member before closing it`,
         );
       }
       if (balance > 0n) {
@@ -359,6 +375,19 @@ export class MemberService {
           reason: 'Sub-account closed',
           actor: caller.party,
           memberStatuses: ['active', 'inactive'],
+        });
+      }
+      // Credit the primary account lent returns to it: a closed member can spend nothing.
+      const creditLimit = BigInt(locked.credit_limit);
+      if (creditLimit > 0n) {
+        await moveCreditLimit(tx, {
+          teamId,
+          memberId: found.id,
+          direction: 'to_primary',
+          amount: creditLimit,
+          reference: 'Sub-account closed',
+          actor: caller.party,
+          settling: true,
         });
       }
       if (locked.status === 'invited') {
@@ -378,7 +407,7 @@ export class MemberService {
         actor: caller.party,
         action: 'member.closed',
         subjectMemberId: found.id,
-        details: { before: locked.status, returned: balance },
+        details: { before: locked.status, returned: balance, creditLimitReturned: creditLimit },
       });
       const closed = await tx.refreshOrFail(found);
       return { member: toMemberView(closed), returned: balance };

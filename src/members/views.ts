@@ -10,6 +10,8 @@ export interface MemberView {
   role: Role;
   status: MemberStatus;
   balance: bigint;
+  /** How far below zero its balance may go (credit lent by the primary account). */
+  creditLimit: bigint;
   apiKeyPrefix: string | null;
   slackUserId: string | null;
   username: string;
@@ -26,6 +28,8 @@ export interface TeamView {
   currency: string;
   slackTeamId: string | null;
   masterBalance: bigint;
+  /** The primary account's own credit facility: how far below zero the master balance may go. */
+  creditLimit: bigint;
   alertsChannel: string | null;
   lowBalanceLevel: bigint;
   digestChannel: string | null;
@@ -45,6 +49,7 @@ export function toMemberView(member: IMember): MemberView {
     status: member.status,
     // A member created in this unit of work still holds the entity default, the number 0.
     balance: BigInt(member.balance),
+    creditLimit: BigInt(member.creditLimit),
     apiKeyPrefix: member.apiKeyPrefix ?? null,
     slackUserId: member.slackUserId ?? null,
     username: member.username,
@@ -64,6 +69,7 @@ export interface MemberRow {
   role: Role;
   status: MemberStatus;
   balance: string;
+  credit_limit: string;
   api_key_prefix: string | null;
   slack_user_id: string | null;
   username: string;
@@ -82,6 +88,7 @@ export function memberViewFromRow(row: MemberRow): MemberView {
     role: row.role,
     status: row.status,
     balance: BigInt(row.balance),
+    creditLimit: BigInt(row.credit_limit),
     apiKeyPrefix: row.api_key_prefix,
     slackUserId: row.slack_user_id,
     username: row.username,
@@ -100,6 +107,7 @@ export function toTeamView(team: ITeam): TeamView {
     slackTeamId: team.slackTeamId ?? null,
     // A team created in this unit of work still holds the entity defaults, which are numbers.
     masterBalance: BigInt(team.masterBalance),
+    creditLimit: BigInt(team.creditLimit),
     alertsChannel: team.alertsChannel ?? null,
     lowBalanceLevel: BigInt(team.lowBalanceLevel),
     digestChannel: team.digestChannel ?? null,

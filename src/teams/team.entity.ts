@@ -10,6 +10,11 @@ export const Team = defineEntity({
     currency: p.string().length(3),
     slackTeamId: p.string().length(32).nullable().unique(),
     masterBalance: p.bigint().default(0),
+    /**
+     * How far below zero the master balance may go: the primary account's own credit facility,
+     * set by the operator; credit transfers lend parts of it to members and take them back.
+     */
+    creditLimit: p.bigint().default(0),
     alertsChannel: p.string().length(32).nullable(),
     /** Members without an auto-recharge rule are alerted when their balance falls below this. */
     lowBalanceLevel: p.bigint().default(1_000_000),
@@ -23,6 +28,9 @@ export const Team = defineEntity({
       .onCreate(() => new Date())
       .onUpdate(() => new Date()),
   },
-  checks: [{ name: 'teams_master_balance_not_negative', expression: 'master_balance >= 0' }],
+  checks: [
+    { name: 'teams_master_balance_within_credit_limit', expression: 'master_balance >= -credit_limit' },
+    { name: 'teams_credit_limit_not_negative', expression: 'credit_limit >= 0' },
+  ],
 });
 export type ITeam = InferEntity<typeof Team>;

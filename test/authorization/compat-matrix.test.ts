@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { operator } from '../../src/shared/actor.ts';
 import { basic, bearer, type SeededTeam, useHttp } from '../compat/helpers.ts';
 import { teamState } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
@@ -17,6 +18,8 @@ interface Row {
   name: string;
   /** Changes nothing even when allowed, so it may run on the shared team. */
   readOnly?: boolean;
+  /** Prepares a fresh team A before the call (operator settings, not part of what is checked). */
+  setup?: (a: SeededTeam) => Promise<void>;
   request: (
     a: SeededTeam,
     caller: Caller,
@@ -119,6 +122,29 @@ const ROWS: Row[] = [
     }),
     expected: { owner: 200, admin: 200, user: 403, outsider: 404 },
   },
+  {
+    name: 'Vonage POST /accounts/{api_key}/credit-transfers',
+    setup: async (a) => {
+      await h.services.ledger.setCreditLimit(operator, { teamId: a.team.id, creditLimit: '10' });
+    },
+    request: (a, c) => ({
+      method: 'POST',
+      path: `/accounts/${a.owner.keyId}/credit-transfers`,
+      json: { from: a.owner.keyId, to: a.user.keyId, amount: '1' },
+      headers: vonage(c),
+    }),
+    expected: { owner: 200, admin: 200, user: 403, outsider: 404 },
+  },
+  {
+    name: 'Vonage GET /accounts/{api_key}/credit-transfers',
+    readOnly: true,
+    request: (a, c) => ({
+      method: 'GET',
+      path: `/accounts/${a.owner.keyId}/credit-transfers?start_date=2020-01-01T00:00:00Z`,
+      headers: vonage(c),
+    }),
+    expected: { owner: 200, admin: 200, user: 403, outsider: 404 },
+  },
 ];
 
 const CASES = ROWS.flatMap((row) =>
@@ -137,8 +163,9 @@ beforeAll(async () => {
 });
 
 describe('compatible APIs: authorization matrix', () => {
-  it.each(CASES)('$name as $role: $status', async ({ request, role, status, readOnly }) => {
+  it.each(CASES)('$name as $role: $status', async ({ request, role, status, readOnly, setup }) => {
     const a = readOnly ? shared : await seedTeam(h.services);
+    await setup?.(a);
     const caller = role === 'outsider' ? outsider : a[role];
     const before = await teamState(h.orm, a.team.id);
     const { method, path, json, headers } = request(a, caller);

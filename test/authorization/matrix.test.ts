@@ -5,7 +5,7 @@ import type { InvitationView } from '../../src/invitations/invitation.service.ts
 import type { TransferView } from '../../src/ledger/ledger.service.ts';
 import type { MemberDetails } from '../../src/members/member.service.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
-import { type Actor, memberActor } from '../../src/shared/actor.ts';
+import { type Actor, memberActor, operator } from '../../src/shared/actor.ts';
 import {
   type CallerRole,
   everyMember,
@@ -63,6 +63,8 @@ async function buildFixture(services: Services): Promise<Fixture> {
   const inactive = (await create('Ivy Inactive')).member.id;
   await services.members.disable(owner, { id: inactive });
   await services.ledger.credit(owner, { member: { id: target }, amount: '5' });
+  // A credit facility for the primary account, so credit limit can be lent (Vonage's credit transfers).
+  await services.ledger.setCreditLimit(operator, { teamId: a.team.id, creditLimit: '50' });
   await services.autoRecharge.set(owner, { member: { id: target }, threshold: '1', amount: '2' });
   const invitationEmail = `invitee-${fixtureCounter}@example.com`;
   const invitation = await services.invitations.invite(owner, { email: invitationEmail });
@@ -116,6 +118,11 @@ const balances = async ({ f }: Allowed) => ({
   master: await masterOf(f),
 });
 type Balances = Awaited<ReturnType<typeof balances>>;
+const creditLimits = async ({ f }: Allowed) => ({
+  target: (await memberOf(f, f.target)).creditLimit,
+  primary: (await f.services.teams.get(f.a.owner.actor)).creditLimit,
+});
+type CreditLimits = Awaited<ReturnType<typeof creditLimits>>;
 const invitationOf = async (f: Fixture, id: number) =>
   (await f.services.invitations.list(f.a.owner.actor, { status: 'all' })).find((i) => i.id === id);
 const requestOf = (f: Fixture, id: number) => f.services.approvals.get(f.a.owner.actor, id);
@@ -358,6 +365,28 @@ const OPERATIONS: Operation[] = [
       expect(transfers.some(isTargetCredit(f))).toBe(isManager(role));
       for (const t of transfers) expect(['credit', 'debit']).toContain(t.kind);
     },
+  },
+  {
+    name: 'ledger.transferCreditLimit',
+    repeatable: true,
+    call: (s, actor, f) =>
+      s.ledger.transferCreditLimit(actor, { member: { id: f.target }, direction: 'to_member', amount: '1' }),
+    expected: managersOnly('not_found'),
+    observe: creditLimits,
+    async check(_result, context, before) {
+      const { target, primary } = before as CreditLimits;
+      expect(await creditLimits(context)).toEqual({
+        target: target + 1_000_000n,
+        primary: primary - 1_000_000n,
+      });
+    },
+  },
+  {
+    name: 'ledger.setCreditLimit',
+    call: (s, actor, f) => s.ledger.setCreditLimit(actor, { teamId: f.a.team.id, creditLimit: '1000' }),
+    // The primary account's facility comes from the operator, never from a member.
+    expected: { owner: 'forbidden', admin: 'forbidden', user: 'forbidden', outsider: 'forbidden' },
+    check() {},
   },
   {
     name: 'ledger.topUp',

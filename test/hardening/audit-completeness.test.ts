@@ -4,7 +4,7 @@ import { seedRuntimeTeam, useRuntime } from './runtime-harness.ts';
 
 /**
  * Every change produces exactly one audit event: each posting (top-up, credit, debit,
- * auto-recharge, message charge, refund, close-out) one `ledger.<kind>` event naming its
+ * auto-recharge, message charge, refund, close-out, credit limit transfer) one `ledger.<kind>` event naming its
  * transfer, and each other change one event of its own. Runs the real runtime, workers included,
  * so the auto-recharge and the refund happen as in production.
  */
@@ -51,6 +51,13 @@ describe('the audit trail', () => {
     await services.digests.configure(ownerActor, { channel: 'C0DIGEST', frequency: 'daily', time: '09:00' });
     await services.members.rotateKey(ownerActor, { id: ulf.id });
     await services.autoRecharge.off(ownerActor, { id: ulf.id }).catch(() => undefined);
+    // Credit limit lent to Ulf returns to the primary account when Ulf is closed: two transfers.
+    await services.ledger.setCreditLimit(operator, { teamId: team.id, creditLimit: '50' });
+    await services.ledger.transferCreditLimit(ownerActor, {
+      member: { id: ulf.id },
+      direction: 'to_member',
+      amount: '2',
+    });
 
     await eventually(async () => {
       const [done] = await rows<{ n: string }>(
@@ -71,6 +78,8 @@ describe('the audit trail', () => {
         'close_out',
         'credit',
         'credit',
+        'credit_limit_transfer',
+        'credit_limit_transfer',
         'debit',
         'master_topup',
         'message_charge',
@@ -96,6 +105,7 @@ describe('the audit trail', () => {
         'team.alerts',
         'team.digest',
         'member.key_rotated',
+        'team.credit_limit_set',
         'member.closed',
       ].sort(),
     );

@@ -236,6 +236,8 @@ type Channel = 'service' | 'native' | 'smsto' | 'textmagic';
 type MixedOperation =
   | { kind: 'sms'; member: number; key: string | null; failing: boolean; channel: Channel }
   | { kind: 'credit' | 'debit'; member: number; amount: string; key: string; channel: Channel }
+  // Vonage's transfers carry no idempotency key, as on Vonage: they are never replayed.
+  | { kind: 'balance-transfer' | 'credit-transfer'; member: number; amount: string; toMember: boolean }
   | { kind: 'replay'; of: number }
   | { kind: 'close'; member: number; channel: Channel }
   | { kind: 'role'; member: number; role: 'admin' | 'user' }
@@ -244,14 +246,17 @@ type MixedOperation =
 
 const MIXED_OPERATIONS = 500;
 const MIXED_MEMBERS = 24;
+/** The primary account's credit facility in the mixed load, lent to members by Vonage credit transfers. */
+const MIXED_CREDIT_LIMIT = 200n * MICROS_PER_UNIT;
 
 /**
  * The mixed load of a reseller's day, squeezed: SMS charges (a fifth to numbers that fail and are
  * refunded), keyed credits and debits with replays, auto-recharge the sends keep triggering, closes,
  * role changes, ownership handovers and key rotations — through the services and through each API
- * (native /api/v1, SMS.to /v1/team, Textmagic /api/v2) — while workers dispatch, settle and refund
+ * (native /api/v1, SMS.to /v1/team, Textmagic /api/v2, Vonage /accounts: balance and credit
+ * transfers, members sharing the master balance) — while workers dispatch, settle and refund
  * messages and run the recharges. No deadlock may happen at all (the lock order of docs/ledger.md),
- * none may reach a caller, and the books must balance.
+ * none may reach a caller, and the books must balance: money, and credit limit.
  */
 it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and handovers without a deadlock', {
   timeout: 300_000,
@@ -264,12 +269,27 @@ it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and han
     amount: microsToDecimal(topUp),
     reference: 'mixed-1',
   });
+  await services.ledger.setCreditLimit(operator, {
+    teamId: team.id,
+    creditLimit: microsToDecimal(MIXED_CREDIT_LIMIT),
+  });
   const keys = new Map<number, string>([[admin.id, admin.apiKey]]);
+  const keyIds = new Map<number, string>([
+    [owner.id, owner.keyId],
+    [admin.id, admin.keyId],
+  ]);
   const memberIds: number[] = [];
   for (let i = 0; i < MIXED_MEMBERS; i++) {
-    const { member, apiKey } = await services.members.create(owner.actor, { name: `Mixed ${i}` });
+    // Every fourth member sends from the master balance (Vonage's use_primary_account_balance).
+    const shares = i % 4 === 3;
+    const { member, apiKey } = await services.members.create(owner.actor, {
+      name: `Mixed ${i}`,
+      sharesMasterBalance: shares,
+    });
     memberIds.push(member.id);
     keys.set(member.id, apiKey);
+    keyIds.set(member.id, member.keyId);
+    if (shares) continue;
     await services.ledger.credit(owner.actor, { member: { id: member.id }, amount: '20.20' });
     // Every third member recharges just above the line its sends keep crossing.
     if (i % 3 === 0)
@@ -305,7 +325,14 @@ it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and han
         channel: random() < 0.5 ? 'service' : 'native',
       });
     } else if (roll < 0.53 && keyed.length > 0) operations.push({ kind: 'replay', of: pick(keyed) });
-    else if (roll < 0.85) {
+    else if (roll < 0.61) {
+      operations.push({
+        kind: random() < 0.5 ? 'balance-transfer' : 'credit-transfer',
+        member: pick(movable),
+        amount: ((1 + Math.floor(random() * 1_500)) / 100).toFixed(2),
+        toMember: random() < 0.6,
+      });
+    } else if (roll < 0.85) {
       operations.push({
         kind: random() < 0.6 ? 'credit' : 'debit',
         // Not the members with a rule: only their sends move them, so they keep crossing its line.
@@ -390,6 +417,25 @@ it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and han
               headers: { ...bearer(managerKey), 'idempotency-key': op.key },
             }),
             (json: { data: { transfer_id: string } }) => [String(json.data.transfer_id)],
+          );
+        }
+        case 'balance-transfer':
+        case 'credit-transfer': {
+          // Under the primary account: the current owner's key id; a handover in between is a 404.
+          const primary = keyIds.get(ownerId)!;
+          const other = keyIds.get(op.member)!;
+          return await httpOk(
+            http.request('POST', `/accounts/${primary}/${op.kind}s`, {
+              headers: basic(keyIds.get(manager.id)!, managerKey),
+              json: {
+                from: op.toMember ? primary : other,
+                to: op.toMember ? other : primary,
+                amount: op.amount,
+              },
+            }),
+            (json: { balance_transfer_id?: string; credit_transfer_id?: string }) => [
+              String(json.balance_transfer_id ?? json.credit_transfer_id),
+            ],
           );
         }
         case 'replay': {
@@ -492,9 +538,16 @@ it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and han
     em,
     `select (select master_balance from teams where id = :team) as master,
             (select coalesce(sum(balance), 0) from members where team_id = :team) as members,
-            (select count(*) from members where team_id = :team and balance < 0) as negative,
-            (select count(*) from members where team_id = :team and status = 'closed' and balance <> 0) as closed_holding,
+            (select count(*) from members where team_id = :team and balance < -credit_limit) as beyond_limit,
+            (select count(*) from transfers where team_id = :team and member_balance_after < 0) as into_credit,
+            (select count(*) from members where team_id = :team and status = 'closed' and (balance <> 0 or credit_limit <> 0))
+              as closed_holding,
             (select count(*) from members where team_id = :team and status = 'closed') as closed,
+            (select credit_limit + (select coalesce(sum(credit_limit), 0) from members where team_id = :team)
+               from teams where id = :team) as credit_limits,
+            (select count(*) from transfers where team_id = :team and kind = 'credit_limit_transfer') as credit_transfers,
+            (select count(*) from transfers where team_id = :team and kind = 'master_message_charge' and from_member_id in
+               (select id from members where team_id = :team and shares_master_balance)) as shared_charges,
             (select coalesce(sum(amount) filter (where kind = 'master_topup'), 0) from transfers where team_id = :team) as topups,
             (select coalesce(sum(amount) filter (where kind in ('message_charge', 'master_message_charge')), 0)
                from transfers where team_id = :team) as charged,
@@ -512,7 +565,13 @@ it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and han
     BigInt(books!.master!) + BigInt(books!.members!) + BigInt(books!.charged!) - BigInt(books!.refunded!),
   ).toBe(BigInt(books!.topups!));
   expect(BigInt(books!.topups!)).toBe(topUp);
-  expect(books).toMatchObject({ negative: '0', closed_holding: '0', unsettled: '0' });
+  expect(books).toMatchObject({ beyond_limit: '0', closed_holding: '0', unsettled: '0' });
+  // Credit limit moved but was neither made nor lost: the primary's own plus its members' is what
+  // the operator granted.
+  expect(BigInt(books!.credit_limits!)).toBe(MIXED_CREDIT_LIMIT);
+  expect(Number(books!.credit_transfers)).toBeGreaterThan(0);
+  expect(Number(books!.into_credit)).toBeGreaterThan(0);
+  expect(Number(books!.shared_charges)).toBeGreaterThan(0);
   expect(books!.refunds).toBe(books!.failures);
   // The load did what it is for: failures refunded, recharges run, members closed, ownership handed over.
   expect(Number(books!.failures)).toBeGreaterThan(0);
@@ -525,8 +584,13 @@ it('holds a mixed load of charges, refunds, moves, auto-recharge, closes and han
     em,
     `select m.id from members m
       where m.team_id = ? and m.balance <>
-            coalesce((select sum(amount) from transfers where to_member_id = m.id and kind <> 'master_refund'), 0)
-          - coalesce((select sum(amount) from transfers where from_member_id = m.id and kind <> 'master_message_charge'), 0)`,
+            coalesce((select sum(amount) from transfers where to_member_id = m.id
+                        and kind not in ('master_refund', 'credit_limit_transfer')), 0)
+          - coalesce((select sum(amount) from transfers where from_member_id = m.id
+                        and kind not in ('master_message_charge', 'credit_limit_transfer')), 0)
+         or m.credit_limit <>
+            coalesce((select sum(amount) from transfers where to_member_id = m.id and kind = 'credit_limit_transfer'), 0)
+          - coalesce((select sum(amount) from transfers where from_member_id = m.id and kind = 'credit_limit_transfer'), 0)`,
     [team.id],
   );
   expect(drift).toEqual([]);

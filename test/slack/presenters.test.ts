@@ -27,6 +27,7 @@ const team: TeamView = {
   currency: 'EUR',
   slackTeamId: 'T1',
   masterBalance: 1_234_500_000n,
+  creditLimit: 0n,
   alertsChannel: null,
   lowBalanceLevel: 1_000_000n,
   digestChannel: null,
@@ -45,6 +46,7 @@ function member(id: number, overrides: Partial<MemberView> = {}): MemberView {
     role: 'user',
     status: 'active',
     balance: 12_500_000n,
+    creditLimit: 0n,
     apiKeyPrefix: `tok_abc${id}`.slice(0, 10),
     slackUserId: null,
     username: `member.${id}`,
@@ -183,6 +185,18 @@ describe('member list and card', () => {
     const shown = text(card);
     expect(shown).toContain('`uma` · `0a1b2c3d`');
     expect(shown).toContain('sends from the master balance');
+  });
+
+  it('shows a credit limit as the lowest the balance may reach, and no such line without one', () => {
+    const lent = text(
+      memberCardBlocks(
+        { ...member(5, { balance: -2_000_000n, creditLimit: 5_000_000n }), autoRecharge: null },
+        team,
+      ),
+    );
+    expect(lent).toContain('-€2.00');
+    expect(lent).toContain('may go to -€5.00');
+    expect(text(memberCardBlocks({ ...member(6), autoRecharge: null }, team))).not.toContain('Credit limit');
   });
 });
 

@@ -100,6 +100,9 @@ export const Team = z
     name: z.string(),
     currency: z.string().meta({ description: 'ISO 4217 code' }),
     master_balance: Money,
+    credit_limit: Money.meta({
+      description: "The primary account's own credit limit: how far below zero the master balance may go",
+    }),
     slack_team_id: z.string().nullable(),
     alerts_channel: z.string().nullable(),
     low_balance_level: Money,
@@ -115,6 +118,9 @@ export const Member = z
     role: z.enum(ROLES),
     status: z.enum(MEMBER_STATUSES),
     balance: Money,
+    credit_limit: Money.meta({
+      description: 'How far below zero the balance may go: credit limit lent by the primary account',
+    }),
     api_key: z.string().meta({ description: 'The key, masked: only its first characters' }),
     slack_user_id: z.string().nullable(),
     username: z.string().meta({ description: 'Login name for Textmagic clients; unique, changeable' }),

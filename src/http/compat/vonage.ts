@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Req
 import type { AppDeps, Services } from '../../app.ts';
 import type { TransferKind } from '../../ledger/transfer.entity.ts';
 import type { MemberView, TeamView } from '../../members/views.ts';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
+import { isDomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../../shared/errors.ts';
 import { microsToNumber } from '../../shared/money.ts';
 import { actorOf, bodyOf } from '../api/request.ts';
 import { describeError } from '../errors.ts';
@@ -37,9 +37,10 @@ export function mountVonage(app: Express, { services, logger }: AppDeps): void {
       if (page * found.limit >= found.total) break;
     }
     const ownBalances = subaccounts.reduce((sum, m) => sum + (m.sharesMasterBalance ? 0n : m.balance), 0n);
+    const lent = subaccounts.reduce((sum, m) => sum + m.creditLimit, 0n);
     res.json({
       total_balance: microsToNumber(team.masterBalance + ownBalances),
-      total_credit_limit: 0,
+      total_credit_limit: creditLimitNumber(team.creditLimit + lent),
       _embedded: {
         primary_account: primaryJson(primary, team),
         subaccounts: subaccounts.map((m) => subaccountJson(m, primary.keyId)),
@@ -104,59 +105,47 @@ export function mountVonage(app: Express, { services, logger }: AppDeps): void {
   });
 
   router.post('/balance-transfers', async (req, res) => {
-    const body = bodyOf(req);
     const { primary } = await primaryAccount(services, req);
-    const from = keyField(body, 'from');
-    const to = keyField(body, 'to');
-    if (typeof body.amount !== 'number' && typeof body.amount !== 'string') {
-      throw new ValidationError('amount', 'amount is required: a positive number');
-    }
-    const reference = body.reference === undefined ? null : String(body.reference);
-    let kind: 'credit' | 'debit';
-    let other: string;
-    if (from === primary.keyId && to !== primary.keyId) [kind, other] = ['credit', to];
-    else if (to === primary.keyId && from !== primary.keyId) [kind, other] = ['debit', from];
-    else {
-      throw new ValidationError(
-        'to',
-        'a balance transfer moves money between the primary account and a subaccount',
-      );
-    }
-    const actor = actorOf(req);
-    const member = await subaccount(services, req, other);
-    const result = await services.ledger[kind](actor, {
-      member: { id: member.id },
-      amount: String(body.amount),
-      reason: reference,
-      idempotencyKey: null,
-    });
+    const transfer = transferRequest(bodyOf(req), primary.keyId, 'balance');
+    const member = await subaccount(services, req, transfer.subaccount);
+    const result = await refusedAsInvalidTransfer(
+      services.ledger[transfer.toSubaccount ? 'credit' : 'debit'](actorOf(req), {
+        member: { id: member.id },
+        amount: transfer.amount,
+        reason: transfer.reference,
+        idempotencyKey: null,
+      }),
+    );
     res.json({
       balance_transfer_id: result.transferId,
-      amount: microsToNumber(result.amount),
-      from,
-      to,
-      reference: reference ?? '',
-      created_at: vonageDate(result.createdAt),
+      ...transferJson(transfer, result.amount, result.createdAt),
     });
   });
 
-  // teamops accounts are prepaid: there is no credit limit to move, so the list is empty and a
-  // transfer is refused as Vonage refuses it for a prepaid account.
   router.get('/credit-transfers', async (req, res) => {
-    await listTransfers(services, req, []);
-    res.json({ _embedded: { credit_transfers: [] } });
+    const transfers = await listTransfers(services, req, ['credit_limit_transfer']);
+    res.json({
+      _embedded: { credit_transfers: transfers.map((t) => ({ credit_transfer_id: t.id, ...t.json })) },
+    });
   });
 
+  // Credit limit moves between the primary account's facility and a sub-account's.
   router.post('/credit-transfers', async (req, res) => {
-    await primaryAccount(services, req);
-    res
-      .status(403)
-      .json(
-        problem(
-          403,
-          'This account is prepaid: it has no credit limit to transfer. Move money with balance-transfers',
-        ),
-      );
+    const { primary } = await primaryAccount(services, req);
+    const transfer = transferRequest(bodyOf(req), primary.keyId, 'credit');
+    const member = await subaccount(services, req, transfer.subaccount);
+    const result = await refusedAsInvalidTransfer(
+      services.ledger.transferCreditLimit(actorOf(req), {
+        member: { id: member.id },
+        direction: transfer.toSubaccount ? 'to_member' : 'to_primary',
+        amount: transfer.amount,
+        reference: transfer.reference,
+      }),
+    );
+    res.json({
+      credit_transfer_id: result.transferId,
+      ...transferJson(transfer, result.amount, result.createdAt),
+    });
   });
 
   router.use((req, res) => {
@@ -164,6 +153,47 @@ export function mountVonage(app: Express, { services, logger }: AppDeps): void {
   });
   router.use(errorHandler(logger));
   app.use('/accounts/:apiKey', router);
+}
+
+interface TransferRequest {
+  from: string;
+  to: string;
+  /** The key id of the sub-account on the other side from the primary account. */
+  subaccount: string;
+  toSubaccount: boolean;
+  amount: string;
+  reference: string | null;
+}
+
+/** A balance or credit transfer's body: always between the primary account and one sub-account. */
+function transferRequest(
+  body: Record<string, unknown>,
+  primaryKeyId: string,
+  what: 'balance' | 'credit',
+): TransferRequest {
+  const from = keyField(body, 'from');
+  const to = keyField(body, 'to');
+  if (typeof body.amount !== 'number' && typeof body.amount !== 'string') {
+    throw new ValidationError('amount', 'amount is required: a positive number');
+  }
+  const reference = body.reference === undefined ? null : String(body.reference);
+  const base = { from, to, amount: String(body.amount), reference };
+  if (from === primaryKeyId && to !== primaryKeyId) return { ...base, subaccount: to, toSubaccount: true };
+  if (to === primaryKeyId && from !== primaryKeyId) return { ...base, subaccount: from, toSubaccount: false };
+  throw new ValidationError(
+    'to',
+    `a ${what} transfer moves ${what === 'balance' ? 'money' : 'credit limit'} between the primary account and a subaccount`,
+  );
+}
+
+function transferJson(transfer: TransferRequest, amount: bigint, createdAt: Date) {
+  return {
+    amount: microsToNumber(amount),
+    from: transfer.from,
+    to: transfer.to,
+    reference: transfer.reference ?? '',
+    created_at: vonageDate(createdAt),
+  };
 }
 
 /** Money moved between the master balance and a member: what Vonage calls balance transfers. */
@@ -259,7 +289,7 @@ function primaryJson(owner: MemberView, team: TeamView) {
     api_key: owner.keyId,
     name: team.name,
     balance: microsToNumber(team.masterBalance),
-    credit_limit: 0,
+    credit_limit: creditLimitNumber(team.creditLimit),
     suspended: false,
     created_at: vonageDate(team.createdAt),
   };
@@ -275,8 +305,16 @@ function subaccountJson(member: MemberView, primaryKeyId: string) {
     suspended: member.status === 'inactive',
     // Vonage: null when the balance is shared with the primary account.
     balance: member.sharesMasterBalance ? null : microsToNumber(member.balance),
-    credit_limit: member.sharesMasterBalance ? null : 0,
+    credit_limit: member.sharesMasterBalance ? null : creditLimitNumber(member.creditLimit),
   };
+}
+
+/**
+ * Vonage writes a credit limit as the lowest the balance may reach (its reference shows
+ * `"credit_limit": -100.25`); teamops keeps it as a positive amount.
+ */
+function creditLimitNumber(creditLimit: bigint): number {
+  return creditLimit === 0n ? 0 : -microsToNumber(creditLimit);
 }
 
 /** Vonage writes times as 2018-03-02T16:34:49Z, without fractions of a second. */
@@ -332,6 +370,33 @@ const PROBLEMS: Record<number, { type: string; title: string }> = {
 };
 
 /**
+ * A transfer the ledger refuses (more than is there to move, an account that cannot take part:
+ * shared balance, suspended for credit) is what Vonage calls an invalid transfer: 403 with its
+ * `invalid-transfer` problem, as Vonage answers a refused number transfer.
+ */
+class InvalidTransferError extends Error {}
+
+async function refusedAsInvalidTransfer<T>(transfer: Promise<T>): Promise<T> {
+  try {
+    return await transfer;
+  } catch (error) {
+    if (isDomainError(error) && (error.code === 'insufficient_funds' || error.code === 'conflict')) {
+      throw new InvalidTransferError(error.message);
+    }
+    throw error;
+  }
+}
+
+function invalidTransfer(detail: string): Problem {
+  return {
+    type: 'https://developer.nexmo.com/api-errors/subaccounts#invalid-transfer',
+    title: 'Invalid Transfer',
+    detail,
+    instance: randomBytes(16).toString('hex'),
+  };
+}
+
+/**
  * Vonage's error shape: type, title, detail and an instance id (here a fresh id per error, which
  * is also logged for 5xx so a report can be traced).
  */
@@ -347,8 +412,8 @@ function problem(status: number, detail: string, field?: string): Problem {
 }
 
 /**
- * Only the codes Vonage documents for this API: 401, 403, 404, 422 (anything wrong with the
- * request: validation, a refused transfer, not enough balance), 429 and 5xx.
+ * Only the codes Vonage documents for this API: 401, 403 (also an invalid transfer, above), 404,
+ * 422 (anything else wrong with the request), 429 and 5xx.
  */
 export function vonageStatus(status: number): number {
   if (status === 401 || status === 403 || status === 404 || status === 429 || status >= 500) return status;
@@ -357,6 +422,10 @@ export function vonageStatus(status: number): number {
 
 function errorHandler(logger: AppDeps['logger']): ErrorRequestHandler {
   return (error, req, res, _next) => {
+    if (error instanceof InvalidTransferError) {
+      res.status(403).json(invalidTransfer(error.message));
+      return;
+    }
     const { status, body } = describeError(error);
     const code = vonageStatus(status);
     const answer = problem(

@@ -81,6 +81,11 @@ export function memberCardBlocks(member: MemberDetails, team: TeamView): Blocks 
     ? `below ${formatMoney(rule.threshold, team.currency)} add ${formatMoney(rule.amount, team.currency)}` +
       (rule.dailyCap === null ? '' : `, at most ${formatMoney(rule.dailyCap, team.currency)} a day`)
     : 'off';
+  // Ten fields at most in a section: this is the tenth, shown only when there is a limit.
+  const creditLimit: [string, string][] =
+    member.creditLimit > 0n
+      ? [['Credit limit', `may go to ${formatMoney(-member.creditLimit, team.currency)}`]]
+      : [];
   return [
     header(member.name),
     fields([
@@ -94,6 +99,7 @@ export function memberCardBlocks(member: MemberDetails, team: TeamView): Blocks 
           ? 'sends from the master balance'
           : formatMoney(member.balance, team.currency),
       ],
+      ...creditLimit,
       ['API key', `\`${maskApiKey(member.apiKeyPrefix)}\``],
       ['Username · key id', `\`${member.username}\` · \`${member.keyId}\``],
       ['Slack user', member.slackUserId ? `<@${member.slackUserId}>` : 'not linked'],
