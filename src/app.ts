@@ -6,6 +6,7 @@ import { InvitationService } from './invitations/invitation.service.ts';
 import { InvitationTokens, processLocalSecret } from './invitations/invitation-token.ts';
 import { AutoRechargeService } from './ledger/auto-recharge.service.ts';
 import { LedgerService } from './ledger/ledger.service.ts';
+import { SpendingLimitService } from './ledger/spending-limit.service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { MemberService } from './members/member.service.ts';
 import { MessagingService, messagingSettings } from './messaging/messaging.service.ts';
@@ -25,6 +26,7 @@ export interface Services {
   messaging: MessagingService;
   stats: StatsService;
   digests: DigestService;
+  spendingLimits: SpendingLimitService;
 }
 
 /**
@@ -56,6 +58,7 @@ export function createServices(
     ),
     stats: new StatsService(orm),
     digests: new DigestService(orm),
+    spendingLimits: new SpendingLimitService(orm),
   };
 }
 

@@ -7,6 +7,7 @@ import { AuditEvent } from './audit/audit-event.entity.ts';
 import { Invitation } from './invitations/invitation.entity.ts';
 import { JobReceipt } from './jobs/job-receipt.entity.ts';
 import { AutoRechargeRule } from './ledger/auto-recharge-rule.entity.ts';
+import { MonthlySpend, SpendingLimit } from './ledger/spending-limit.entity.ts';
 import { Transfer } from './ledger/transfer.entity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Member } from './members/member.entity.ts';
@@ -44,6 +45,8 @@ export const entities = [
   MessagePrice,
   MessageStatsDaily,
   RateLimitCounter,
+  SpendingLimit,
+  MonthlySpend,
   SlackInstallation,
   SlackInstallationWorkspace,
   SlackOAuthState,

@@ -167,6 +167,7 @@ describe('member list and card', () => {
       {
         ...member(3, { balance: 100_000n }),
         autoRecharge: { threshold: 10_000_000n, amount: 50_000_000n, dailyCap: null },
+        spendingLimit: null,
       },
       { ...team, currency: 'USD' },
     );
@@ -177,7 +178,11 @@ describe('member list and card', () => {
 
   it('shows the username and key id (Textmagic and Vonage logins), and who pays for a shared member', () => {
     const card = memberCardBlocks(
-      { ...member(4, { username: 'uma', keyId: '0a1b2c3d', sharesMasterBalance: true }), autoRecharge: null },
+      {
+        ...member(4, { username: 'uma', keyId: '0a1b2c3d', sharesMasterBalance: true }),
+        autoRecharge: null,
+        spendingLimit: null,
+      },
       team,
     );
     const shown = text(card);

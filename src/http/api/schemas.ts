@@ -75,6 +75,7 @@ export const ERROR_CODES = [
   'forbidden',
   'unauthenticated',
   'insufficient_funds',
+  'spending_limit',
   'conflict',
   'bad_request',
   'method_not_allowed',

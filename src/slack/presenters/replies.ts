@@ -15,6 +15,7 @@ const ERROR_ICON: Record<DomainError['code'], string> = {
   forbidden: ':no_entry:',
   unauthenticated: ':wave:',
   insufficient_funds: ':money_with_wings:',
+  spending_limit: ':money_with_wings:',
   conflict: ':warning:',
   rate_limited: ':hourglass:',
 };
