@@ -11,7 +11,7 @@ import type { Channel } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
 import type { Micros } from '../shared/money.ts';
 import type { Settled } from '../shared/write-combiner.ts';
-import { rollupUpsertSql, UTC_DAY_SQL } from '../stats/rollups.ts';
+import { rollupUpsertSql, TEAM_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
 import { type PriceEntry, PriceList } from './pricing.ts';
 import type { SendRequest } from './send-request.ts';
@@ -310,12 +310,21 @@ async function writeMessages(
      ),
      rollup as (
        ${rollupUpsertSql(
-         `select ?::int, ${UTC_DAY_SQL('now()')}, ?::int, count(*), sum(q.parts), sum(i.cost), 0, 0, 0
+         `select ?::int, ${TEAM_DAY_SQL('now()', '?::int')}, ?::int, count(*), sum(q.parts), sum(i.cost), 0, 0, 0
             from input i join requests q using (req)`,
        )}
      )
      select req, request_index, id::text as id from input order by id`,
-    [JSON.stringify(rows), JSON.stringify(requests), teamId, memberId, settings.provider, memberId, teamId],
+    [
+      JSON.stringify(rows),
+      JSON.stringify(requests),
+      teamId,
+      memberId,
+      settings.provider,
+      memberId,
+      teamId,
+      teamId,
+    ],
   );
 
   for (const m of inserted) {

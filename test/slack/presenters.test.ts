@@ -33,6 +33,7 @@ const team: TeamView = {
   digestFrequency: null,
   digestTime: null,
   digestTimezone: null,
+  timezone: 'UTC',
   createdAt: new Date('2026-11-01T00:00:00Z'),
 };
 

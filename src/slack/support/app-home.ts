@@ -22,7 +22,14 @@ export async function publishHome(
     members.items.length === 0 && page > lastPage
       ? await services.members.list(caller.actor, { page: lastPage, limit: HOME_PAGE_SIZE })
       : members;
-  await client.views.publish({ user_id: caller.slackUserId, view: teamHomeView(team, caller.member, shown) });
+  const limits = await services.spendingLimits.ofMembers(caller.actor, [
+    caller.member.id,
+    ...shown.items.map((m) => m.id),
+  ]);
+  await client.views.publish({
+    user_id: caller.slackUserId,
+    view: teamHomeView(team, caller.member, shown, limits),
+  });
 }
 
 /** App Home for whoever opened it: the team page for a member, how to join for anyone else. */
