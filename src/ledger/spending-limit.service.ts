@@ -85,8 +85,8 @@ export class SpendingLimitService {
         'delete from spending_limits where member_id = ? returning monthly_limit',
         [member.id],
       );
-      const answer = { memberId: member.id, memberName: member.name, removed: removed !== null };
-      if (!removed) return answer;
+      const answer = { memberId: member.id, memberName: member.name, removed: removed !== undefined };
+      if (removed === undefined) return answer;
       // Spend is only kept while there is a limit; a new limit recounts it from the transfers.
       await tx.execute('delete from member_monthly_spend where member_id = ?', [member.id]);
       await recordAudit(tx, {
