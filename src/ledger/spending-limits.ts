@@ -3,6 +3,8 @@ import { enqueueJob } from '../outbox/outbox.ts';
 import { queryAll, queryOne, run } from '../platform/sql.ts';
 import { SpendingLimitError } from '../shared/errors.ts';
 import { formatMoney, type Micros } from '../shared/money.ts';
+// Upward, like the low-balance alert: the outbox row carries the finished Slack message, so a
+// retried post is the same post; the presenter is a pure function of the warning's facts.
 import { spendingLimitWarning } from '../slack/presenters/alerts.ts';
 import { lockTeamAndMembers } from './lock-order.ts';
 
