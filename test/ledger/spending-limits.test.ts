@@ -1,11 +1,20 @@
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as membersRoutes from '../../src/http/api/members.routes.ts';
 import * as messagingRoutes from '../../src/http/api/messaging.routes.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { MessagingService } from '../../src/messaging/messaging.service.ts';
+import { connectOrm } from '../../src/orm.ts';
 import { queryAll, queryOne, run } from '../../src/platform/sql.ts';
-import { operator } from '../../src/shared/actor.ts';
-import { ForbiddenError, SpendingLimitError, ValidationError } from '../../src/shared/errors.ts';
+import { memberActor, operator } from '../../src/shared/actor.ts';
+import {
+  ForbiddenError,
+  isDomainError,
+  SpendingLimitError,
+  ValidationError,
+} from '../../src/shared/errors.ts';
 import { useApi } from '../helpers/api.ts';
+import { TEST_POSTGRES_URL } from '../helpers/env.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { fund, instantMessaging, runMessagingJobs } from '../messaging/helpers.ts';
 
@@ -354,5 +363,84 @@ describe('the 80% warning', () => {
     );
     await h.services.messaging.send(user.actor, { to: Array(16).fill(GERMAN), message: 'bulk' });
     expect(await warnings()).toHaveLength(2);
+  });
+});
+
+describe('deadlock freedom', () => {
+  /** PostgreSQL's count of deadlocks it broke in this file's database (counted when backends report). */
+  async function deadlocksSoFar(): Promise<number> {
+    const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query('select deadlocks from pg_stat_database where datname = $1', [
+        h.db.name,
+      ]);
+      return Number(rows[0]?.deadlocks ?? 0);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('holds a mixed load of limited charges, refunds, limit changes, timezone changes and credits', {
+    timeout: 180_000,
+  }, async () => {
+    const deadlocksBefore = await deadlocksSoFar();
+    const { team, owner } = await seedTeam(h.services, { masterBalance: '1000' });
+    await h.services.messaging.setPrice(operator, { teamId: team.id, prefix: 'default', price: '0.05' });
+    const make = async (name: string, shares: boolean) => {
+      const { member } = await h.services.members.create(owner.actor, { name });
+      if (shares)
+        await h.services.members.update(owner.actor, { id: member.id }, { sharesMasterBalance: true });
+      else await fund(h.services, owner.actor, member.id, '20');
+      await h.services.spendingLimits.set(owner.actor, { member: { id: member.id }, amount: '4' });
+      return { id: member.id, actor: memberActor(member.id, 'api') };
+    };
+    const members = [await make('Own Balance', false), await make('Shared Balance', true)];
+    const processes = Array.from({ length: 4 }, () => instantMessaging(h.orm));
+    const unexpected: unknown[] = [];
+    const expectedRefusal = (e: unknown) =>
+      e instanceof SpendingLimitError || (isDomainError(e) && e.code === 'insufficient_funds');
+
+    const senders = members.flatMap(({ actor }) =>
+      processes.map(async (messaging, p) => {
+        for (let i = 0; i < 25; i += 1) {
+          const to = (i + p) % 3 === 0 ? FAILING : GERMAN;
+          await messaging.send(actor, { to, message: `m${i}` }).catch((e) => {
+            if (!expectedRefusal(e)) unexpected.push(e);
+          });
+        }
+      }),
+    );
+    const refunds = (async () => {
+      for (let i = 0; i < 30; i += 1) await runMessagingJobs(h.orm, processes[i % 4]!);
+    })();
+    const limitChanges = (async () => {
+      for (let i = 0; i < 20; i += 1) {
+        const member = { id: members[i % 2]!.id };
+        if (i % 5 === 4) await h.services.spendingLimits.off(owner.actor, member);
+        else await h.services.spendingLimits.set(owner.actor, { member, amount: String(3 + (i % 4)) });
+      }
+    })();
+    const zones = (async () => {
+      for (const timezone of ['Pacific/Kiritimati', 'America/New_York', 'UTC', 'Asia/Kathmandu', 'UTC'])
+        await h.services.teams.setTimezone(owner.actor, { timezone });
+    })();
+    const credits = (async () => {
+      for (let i = 0; i < 20; i += 1) await fund(h.services, owner.actor, members[0]!.id, '0.5');
+    })();
+    await Promise.all([...senders, refunds, limitChanges, zones, credits]);
+    while ((await runMessagingJobs(h.orm, processes[0]!)) > 0);
+    expect(unexpected).toEqual([]);
+
+    // Every limited member's month equals the ledger's own figure for it.
+    for (const { id } of members) {
+      await h.services.spendingLimits.set(owner.actor, { member: { id }, amount: '4' });
+      const limit = await h.services.spendingLimits.get(owner.actor, { id });
+      expect(limit!.spent).toBe(await netSpendFromTransfers(id));
+    }
+    // Counted when backends report, at the latest when they end: close the pool's connections first.
+    await h.orm.close(true);
+    expect((await deadlocksSoFar()) - deadlocksBefore).toBe(0);
+    h.orm = await connectOrm(h.db.url, createLogger('silent'));
   });
 });
