@@ -7,6 +7,7 @@ import { InvitationService } from './invitations/invitation.service.ts';
 import { InvitationTokens, processLocalSecret } from './invitations/invitation-token.ts';
 import { AutoRechargeService } from './ledger/auto-recharge.service.ts';
 import { LedgerService } from './ledger/ledger.service.ts';
+import { SpendingLimitService } from './ledger/spending-limit.service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { MemberService } from './members/member.service.ts';
 import { MessagingService, messagingSettings } from './messaging/messaging.service.ts';
@@ -29,6 +30,7 @@ export interface Services {
   stats: StatsService;
   charts: ChartService;
   digests: DigestService;
+  spendingLimits: SpendingLimitService;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createServices(
     stats,
     charts: new ChartService(orm, stats),
     digests: new DigestService(orm),
+    spendingLimits: new SpendingLimitService(orm),
   };
 }
 

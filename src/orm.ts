@@ -8,6 +8,7 @@ import { CreditRequest } from './credit-requests/credit-request.entity.ts';
 import { Invitation } from './invitations/invitation.entity.ts';
 import { JobReceipt } from './jobs/job-receipt.entity.ts';
 import { AutoRechargeRule } from './ledger/auto-recharge-rule.entity.ts';
+import { MonthlySpend, SpendingLimit } from './ledger/spending-limit.entity.ts';
 import { Transfer } from './ledger/transfer.entity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Member } from './members/member.entity.ts';
@@ -48,6 +49,8 @@ export const entities = [
   MessageStatsDaily,
   TeamChart,
   RateLimitCounter,
+  SpendingLimit,
+  MonthlySpend,
   SlackInstallation,
   SlackInstallationWorkspace,
   SlackOAuthState,

@@ -2,8 +2,8 @@ import type { AppDeps } from '../src/app.ts';
 import type { JobName, JobPayload } from '../src/jobs/jobs.ts';
 import { type Mailer, sendEmailJob } from '../src/mail/mailer.ts';
 import type { QueueJob, Queues } from '../src/platform/queue.ts';
-import { postCreditRequest } from '../src/slack/outbound/credit-request-post.ts';
 import { uploadChartOnce } from '../src/slack/outbound/chart-upload.ts';
+import { postCreditRequest } from '../src/slack/outbound/credit-request-post.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
 import { postOnce, type SlackPoster } from '../src/slack/outbound/slack-poster.ts';
 

@@ -29,10 +29,11 @@ export async function syncDigestSchedule(
     digest_channel: string | null;
     digest_frequency: DigestFrequency | null;
     digest_time: string | null;
-    digest_timezone: string | null;
+    digest_timezone: string;
   }>(
     orm.em.fork(),
-    'select digest_channel, digest_frequency, digest_time, digest_timezone from teams where id = ?',
+    `select digest_channel, digest_frequency, digest_time, coalesce(digest_timezone, timezone) as digest_timezone
+       from teams where id = ?`,
     [payload.teamId],
   );
   const route = routeFor('digest.send');
@@ -43,7 +44,7 @@ export async function syncDigestSchedule(
   await queues.upsertSchedule(
     route.queue,
     digestSchedulerId(payload.teamId),
-    { cron: digestCron(team.digest_frequency, team.digest_time), timezone: team.digest_timezone ?? 'UTC' },
+    { cron: digestCron(team.digest_frequency, team.digest_time), timezone: team.digest_timezone },
     {
       name: 'digest.send',
       data: { teamId: payload.teamId } satisfies JobPayload<'digest.send'>,

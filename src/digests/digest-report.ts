@@ -46,10 +46,13 @@ export async function buildDigest(
     currency: string;
     digest_channel: string | null;
     digest_frequency: DigestFrequency | null;
-    digest_timezone: string | null;
-  }>(em, 'select name, currency, digest_channel, digest_frequency, digest_timezone from teams where id = ?', [
-    teamId,
-  ]);
+    digest_timezone: string;
+  }>(
+    em,
+    `select name, currency, digest_channel, digest_frequency, coalesce(digest_timezone, timezone) as digest_timezone
+       from teams where id = ?`,
+    [teamId],
+  );
   if (!team?.digest_channel || !team.digest_frequency) return null;
   const length = PERIOD_MS[team.digest_frequency];
   const start = new Date(end.getTime() - length);
@@ -76,7 +79,7 @@ export async function buildDigest(
     currency: team.currency,
     channel: team.digest_channel,
     frequency: team.digest_frequency,
-    timezone: team.digest_timezone ?? 'UTC',
+    timezone: team.digest_timezone,
     start,
     end,
     totals: sum(activity),

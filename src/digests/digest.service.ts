@@ -7,6 +7,7 @@ import type { QueueJob, Queues } from '../platform/queue.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ValidationError } from '../shared/errors.ts';
+import { requireTimezone } from '../shared/validation.ts';
 import { loadTeam, requireSlackChannel } from '../teams/team.service.ts';
 import { sendDigest, syncDigestSchedule } from './digest-jobs.ts';
 
@@ -22,11 +23,11 @@ export interface DigestSettings {
   frequency: DigestFrequency | null;
   /** HH:MM in `timezone`. */
   time: string | null;
+  /** The digest's own zone, or the team's when it has none. */
   timezone: string | null;
 }
 
 const DEFAULT_TIME = '09:00';
-const DEFAULT_TIMEZONE = 'UTC';
 
 /**
  * `/team digest <#channel> daily|weekly|off [HH:MM] [timezone]`: stores the team's choice and
@@ -51,7 +52,8 @@ export class DigestService {
     const frequency = requireFrequency(input.frequency);
     const channel = frequency === 'off' ? null : requireSlackChannel(input.channel);
     const time = frequency === 'off' ? null : requireTime(input.time);
-    const timezone = frequency === 'off' ? null : requireTimezone(input.timezone);
+    // Without a zone of its own the digest follows the team's timezone (`/team timezone`).
+    const timezone = frequency === 'off' || !input.timezone?.trim() ? null : requireTimezone(input.timezone);
     return transact(this.#orm.em.fork(), async (tx) => {
       const caller = await loadCaller(tx, actor);
       requireManager(caller, 'set up the digest');
@@ -101,13 +103,14 @@ function settingsOf(team: {
   digestFrequency?: DigestFrequency | null;
   digestTime?: string | null;
   digestTimezone?: string | null;
+  timezone: string;
 }): DigestSettings {
   return {
     teamId: team.id,
     channel: team.digestChannel ?? null,
     frequency: team.digestFrequency ?? null,
     time: team.digestTime ?? null,
-    timezone: team.digestTimezone ?? null,
+    timezone: team.digestFrequency ? (team.digestTimezone ?? team.timezone) : null,
   };
 }
 
@@ -128,17 +131,4 @@ function requireTime(value: string | null | undefined): string {
     );
   }
   return `${match[1]!.padStart(2, '0')}:${match[2]}`;
-}
-
-/** An IANA zone such as Europe/Athens; the canonical spelling is stored. */
-function requireTimezone(value: string | null | undefined): string {
-  const text = value?.trim() || DEFAULT_TIMEZONE;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
-  } catch {
-    throw new ValidationError(
-      'timezone',
-      `timezone must be an IANA time zone like Europe/Athens or America/New_York, not "${text.slice(0, 40)}"`,
-    );
-  }
 }

@@ -8,6 +8,7 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   forbidden: 403,
   unauthenticated: 401,
   insufficient_funds: 402,
+  spending_limit: 402,
   conflict: 409,
   rate_limited: 429,
 };

@@ -5,6 +5,7 @@ import { AutoRechargeRule } from '../ledger/auto-recharge-rule.entity.ts';
 import { moveCreditLimit } from '../ledger/credit-limit-transfers.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
+import { type MonthSpend, monthSpendOf } from '../ledger/spending-limits.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
@@ -30,6 +31,8 @@ import { type MemberRow, type MemberView, memberViewFromRow, toMemberView } from
 
 export interface MemberDetails extends MemberView {
   autoRecharge: { threshold: bigint; amount: bigint; dailyCap: bigint | null } | null;
+  /** The monthly spending limit with this month's spend (team's timezone), or null without one. */
+  spendingLimit: MonthSpend | null;
 }
 
 export interface MemberPage {
@@ -169,11 +172,13 @@ export class MemberService {
     const member = await findMember(em, callerTeam(caller), ref);
     requireSelfOrManager(caller, member, "see other members' sub-accounts");
     const rule = await em.findOne(AutoRechargeRule, { member });
+    const spends = await monthSpendOf(em, [member.id]);
     return {
       ...toMemberView(member),
       autoRecharge: rule
         ? { threshold: rule.threshold, amount: rule.amount, dailyCap: rule.dailyCap ?? null }
         : null,
+      spendingLimit: spends.get(member.id) ?? null,
     };
   }
 

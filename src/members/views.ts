@@ -36,6 +36,8 @@ export interface TeamView {
   digestFrequency: 'daily' | 'weekly' | null;
   digestTime: string | null;
   digestTimezone: string | null;
+  /** IANA zone of the team's days and months. */
+  timezone: string;
   createdAt: Date;
 }
 
@@ -114,6 +116,8 @@ export function toTeamView(team: ITeam): TeamView {
     digestFrequency: team.digestFrequency ?? null,
     digestTime: team.digestTime ?? null,
     digestTimezone: team.digestTimezone ?? null,
+    // A team created in this unit of work still holds the entity default.
+    timezone: team.timezone ?? 'UTC',
     createdAt: team.createdAt,
   };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
+import { chargeWithinSpendingLimit } from '../ledger/spending-limits.ts';
 import type { Role } from '../members/member.entity.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import { smsCharges } from '../platform/metrics.ts';
@@ -10,7 +11,7 @@ import type { Channel } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../shared/errors.ts';
 import type { Micros } from '../shared/money.ts';
 import type { Settled } from '../shared/write-combiner.ts';
-import { rollupUpsertSql, UTC_DAY_SQL } from '../stats/rollups.ts';
+import { rollupUpsertSql, TEAM_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
 import { type PriceEntry, PriceList } from './pricing.ts';
 import type { SendRequest } from './send-request.ts';
@@ -100,7 +101,21 @@ export async function chargeBatch(
       return { request, recipients, total: recipients.reduce((sum, r) => sum + r.cost, 0n) };
     });
 
-    const charges = await chargeRequests(tx, teamId, memberId, masterPays(sender), priced);
+    const master = masterPays(sender);
+    const charges = await chargeWithinSpendingLimit(
+      tx,
+      { teamId, memberId, masterPays: master !== null },
+      priced.map((p) => p.total),
+      (indices) =>
+        chargeRequests(
+          tx,
+          teamId,
+          memberId,
+          master,
+          indices.map((i) => priced[i]!),
+        ),
+      (indices) => sentBefore(tx, memberId, indices, priced),
+    );
     const charged = charges.flatMap((c, index) =>
       c.ok && !c.replayed ? [{ index, transferId: c.transferId }] : [],
     );
@@ -295,12 +310,21 @@ async function writeMessages(
      ),
      rollup as (
        ${rollupUpsertSql(
-         `select ?::int, ${UTC_DAY_SQL('now()')}, ?::int, count(*), sum(q.parts), sum(i.cost), 0, 0, 0
+         `select ?::int, ${TEAM_DAY_SQL('now()', '?::int')}, ?::int, count(*), sum(q.parts), sum(i.cost), 0, 0, 0
             from input i join requests q using (req)`,
        )}
      )
      select req, request_index, id::text as id from input order by id`,
-    [JSON.stringify(rows), JSON.stringify(requests), teamId, memberId, settings.provider, memberId, teamId],
+    [
+      JSON.stringify(rows),
+      JSON.stringify(requests),
+      teamId,
+      memberId,
+      settings.provider,
+      memberId,
+      teamId,
+      teamId,
+    ],
   );
 
   for (const m of inserted) {
@@ -348,6 +372,25 @@ async function loadReplayedMessages(
     found.set(row.charge_transfer_id, list);
   }
   return found;
+}
+
+/** Which of these requests carry an idempotency key this member already sent with (a retry). */
+async function sentBefore(
+  tx: EntityManager,
+  memberId: number,
+  indices: readonly number[],
+  priced: readonly Priced[],
+): Promise<Set<number>> {
+  const keyed = indices.filter((i) => priced[i]!.request.idempotencyKey !== null);
+  if (keyed.length === 0) return new Set();
+  const used = await queryAll<{ request_key: string }>(
+    tx,
+    `select distinct request_key from messages
+      where member_id = ? and request_key = any(array(select jsonb_array_elements_text(?::jsonb)))`,
+    [memberId, JSON.stringify(keyed.map((i) => priced[i]!.request.idempotencyKey))],
+  );
+  const keys = new Set(used.map((row) => row.request_key));
+  return new Set(keyed.filter((i) => keys.has(priced[i]!.request.idempotencyKey!)));
 }
 
 function sameRequest(stored: readonly StoredMessage[], request: ChargeRequest): boolean {

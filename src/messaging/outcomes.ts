@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPostings, type Posting } from '../ledger/postings.ts';
+import { giveBackSpend } from '../ledger/spending-limits.ts';
 import { queryAll, run } from '../platform/sql.ts';
 import { systemParty } from '../shared/actor.ts';
-import { applyRollupDeltas, type RollupDelta, UTC_DAY_SQL } from '../stats/rollups.ts';
+import { applyRollupDeltas, type RollupDelta, TEAM_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
 
 export type FinalStatus = 'delivered' | 'failed';
@@ -39,7 +40,7 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
   if (outcomes.length === 0) return 0;
   const locked = await queryAll<LockedMessage>(
     em,
-    `select id::text as id, team_id, member_id, status, cost, ${UTC_DAY_SQL('created_at')}::text as day,
+    `select id::text as id, team_id, member_id, status, cost, ${TEAM_DAY_SQL('created_at', 'messages.team_id')}::text as day,
             exists (select 1 from transfers t
                      where t.id = messages.charge_transfer_id and t.kind = 'master_message_charge') as master_paid
        from messages
@@ -114,12 +115,17 @@ export async function recordOutcomes(em: EntityManager, outcomes: readonly Outco
     postings.map((entry) => entry.posting),
   );
   const refundTransfers = new Map<string, string>();
+  const givenBack: { memberId: number; amount: bigint }[] = [];
   posted.forEach((outcome, i) => {
     if (!outcome.ok) throw outcome.error;
     const { messageId, posting } = postings[i]!;
-    if (posting.kind === 'refund' || posting.kind === 'master_refund')
+    if (posting.kind === 'refund' || posting.kind === 'master_refund') {
       refundTransfers.set(messageId, outcome.value.transferId);
+      if (!outcome.value.replayed) givenBack.push({ memberId: posting.memberId!, amount: posting.amount });
+    }
   });
+  // Room in the senders' monthly spending limits, while their rows are held (docs/ledger.md).
+  await giveBackSpend(em, givenBack);
 
   await run(
     em,

@@ -8,6 +8,7 @@ export type DomainErrorCode =
   | 'forbidden'
   | 'unauthenticated'
   | 'insufficient_funds'
+  | 'spending_limit'
   | 'conflict'
   | 'rate_limited';
 
@@ -41,6 +42,21 @@ export class UnauthenticatedError extends DomainError {
 
 export class InsufficientFundsError extends DomainError {
   readonly code = 'insufficient_funds';
+}
+
+/**
+ * A send would take the member's spend this month over its monthly spending limit; nothing was
+ * charged. Carries the figures so every transport can name them.
+ */
+export class SpendingLimitError extends DomainError {
+  readonly code = 'spending_limit';
+  readonly monthlyLimit: bigint;
+  readonly remaining: bigint;
+  constructor(message: string, figures: { monthlyLimit: bigint; remaining: bigint }) {
+    super(message);
+    this.monthlyLimit = figures.monthlyLimit;
+    this.remaining = figures.remaining;
+  }
 }
 
 /** The request contradicts the current state (already exists, wrong status, reused idempotency key). */

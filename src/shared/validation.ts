@@ -72,3 +72,21 @@ export function pagingNumber(
   }
   return Math.min(max, Math.max(min, Math.trunc(value)));
 }
+
+/**
+ * An IANA time zone such as Europe/Athens, checked with Intl; the canonical spelling is stored.
+ * The error names the zone that is not one.
+ */
+export function requireTimezone(value: unknown, field = 'timezone'): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (text === '')
+    throw new ValidationError(field, `${field} is required: an IANA time zone like Europe/Athens`);
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
+  } catch {
+    throw new ValidationError(
+      field,
+      `"${text.slice(0, 40)}" is not a time zone: ${field} must be an IANA time zone like Europe/Athens or America/New_York`,
+    );
+  }
+}

@@ -57,7 +57,8 @@ export class ChartService {
       const scope = await resolveScope(tx, actor, filters);
       if (daysBetween(scope.from, scope.to) > MAX_CHART_DAYS)
         throw new ValidationError('to', `a chart covers at most ${MAX_CHART_DAYS} days`);
-      const request: ChartRequest = { ...scope, channel: target, reason: 'stats' };
+      const { timezone: _zone, ...days } = scope;
+      const request: ChartRequest = { ...days, channel: target, reason: 'stats' };
       await enqueueJob(tx, 'stats.chart', request);
       return request;
     });
@@ -88,6 +89,7 @@ export class ChartService {
       currency: view.currency,
       from: view.from,
       to: view.to,
+      timezone: view.timezone,
       days: days.map((day) => ({ day: day.day, messages: day.messages, cost: day.cost })),
       members: view.members.map((member) => ({
         name: member.name,

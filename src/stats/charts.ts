@@ -42,9 +42,11 @@ export interface ChartMember {
 export interface ChartInput {
   title: string;
   currency: string;
-  /** First and last day shown, both included: days without messages are drawn as zero. */
+  /** First and last day shown (the team's local days), both included: days without messages are drawn as zero. */
   from: string;
   to: string;
+  /** The team's timezone, whose days these are (IANA name). */
+  timezone: string;
   days: readonly ChartDay[];
   /** Most messages first; the first TOP_MEMBERS are drawn. */
   members: readonly ChartMember[];
@@ -114,7 +116,7 @@ export async function renderStatsChart(input: ChartInput): Promise<Buffer> {
   ctx.fillStyle = CHART_COLOURS.muted;
   ctx.font = `16px ${FONT_FAMILY}`;
   const totalMessages = input.days.reduce((sum, day) => sum + day.messages, 0);
-  ctx.fillText(`${input.from} – ${input.to} (UTC days)`, 24, 50);
+  ctx.fillText(`${input.from} – ${input.to} (${input.timezone} days)`, 24, 50);
 
   if (totalMessages === 0) {
     ctx.fillStyle = CHART_COLOURS.muted;

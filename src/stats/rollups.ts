@@ -9,7 +9,7 @@ import type { Micros } from '../shared/money.ts';
 export interface RollupDelta {
   teamId: number;
   memberId: number;
-  /** The UTC day the messages were created (YYYY-MM-DD); null for "today" in the database's clock. */
+  /** The team's local day the messages were created (YYYY-MM-DD); null for the team's "today". */
   day: string | null;
   messages?: number;
   parts?: number;
@@ -19,8 +19,14 @@ export interface RollupDelta {
   failed?: number;
 }
 
-/** The UTC day of a timestamp column: the one definition of "which day a message belongs to". */
-export const UTC_DAY_SQL = (column: string) => `(${column} at time zone 'UTC')::date`;
+/**
+ * The one definition of "which day a message belongs to": the date of the timestamp in the
+ * team's timezone at the time it is asked (`teamId`: SQL naming the team). Rollup rows are
+ * written with it when a message is charged, so a change of timezone moves the buckets of later
+ * messages only (docs/messaging.md, "Days and the team's timezone").
+ */
+export const TEAM_DAY_SQL = (column: string, teamId: string) =>
+  `(${column} at time zone (select tz.timezone from teams tz where tz.id = ${teamId}))::date`;
 
 /**
  * Adds the deltas in one statement. Deltas for the same member and day are merged first (one
@@ -68,7 +74,7 @@ export async function applyRollupDeltas(em: EntityManager, deltas: readonly Roll
   await run(
     em,
     rollupUpsertSql(
-      `select d.member_id, coalesce(d.day, ${UTC_DAY_SQL('now()')}) as day, d.team_id, d.messages, d.parts, d.cost,
+      `select d.member_id, coalesce(d.day, ${TEAM_DAY_SQL('now()', 'd.team_id')}) as day, d.team_id, d.messages, d.parts, d.cost,
               d.refunded, d.delivered, d.failed
          from jsonb_to_recordset(?::jsonb) as d(seq int, team_id int, member_id int, day date, messages bigint,
               parts bigint, cost bigint, refunded bigint, delivered bigint, failed bigint)

@@ -14,7 +14,7 @@ export type Grouping = (typeof GROUPINGS)[number];
 
 export interface StatsFilters {
   member?: MemberRef;
-  /** First and last UTC day, YYYY-MM-DD, both included. */
+  /** First and last day in the team's timezone, YYYY-MM-DD, both included. */
   from?: string | null;
   to?: string | null;
   /** Instead of from/to: today, 7d, 30d (the last 7 or 30 days, today included) or month (this month so far). */
@@ -51,6 +51,8 @@ export interface MemberStats extends StatsTotals {
 export interface StatsView {
   teamId: number;
   currency: string;
+  /** The team's timezone: the days of `from`, `to` and of each day row. */
+  timezone: string;
   from: string;
   to: string;
   groupBy: Grouping;
@@ -79,7 +81,8 @@ interface RollupRow {
 
 /**
  * Statistics per member and for the team, read from the daily rollup that the charge and every
- * status change keep up to date, never from the message log. Days are UTC days of sending.
+ * status change keep up to date, never from the message log. Days are the team's local days of
+ * sending (rollups.ts).
  */
 export class StatsService {
   readonly #orm: Orm;
@@ -90,7 +93,7 @@ export class StatsService {
   async query(actor: Actor, filters: StatsFilters = {}, now = new Date()): Promise<StatsView> {
     const groupBy = parseGrouping(filters.groupBy);
     const em = this.#orm.em.fork();
-    const { teamId, memberId, from, to } = await resolveScope(em, actor, filters, now);
+    const { teamId, memberId, from, to, timezone } = await resolveScope(em, actor, filters, now);
     const { currency, rows } = await loadRollups(em, {
       teamId,
       memberId,
@@ -118,13 +121,13 @@ export class StatsService {
     );
 
     // The team line is the whole team, so it is given when the question was about the whole team.
-    let team: StatsView['team'] = null;
+    let totals: StatsView['team'] = null;
     if (memberId === null) {
-      team = emptyTotals();
-      for (const member of members) add(team, member);
-      if (groupBy === 'day') team.days = byDay(rows);
+      totals = emptyTotals();
+      for (const member of members) add(totals, member);
+      if (groupBy === 'day') totals.days = byDay(rows);
     }
-    return { teamId, currency, from, to, groupBy, team, members };
+    return { teamId, currency, timezone, from, to, groupBy, team: totals, members };
   }
 }
 
@@ -134,6 +137,8 @@ export interface StatsScope {
   memberId: number | null;
   from: string;
   to: string;
+  /** The team's timezone, whose local days `from` and `to` are. */
+  timezone: string;
 }
 
 /**
@@ -146,9 +151,11 @@ export async function resolveScope(
   filters: StatsFilters,
   now = new Date(),
 ): Promise<StatsScope> {
-  const { from, to } = resolveRange(filters, now);
   const caller = await loadCaller(em, actor);
   const teamId = callerTeam(caller, filters.teamId);
+  const team = await queryOne<{ timezone: string }>(em, 'select timezone from teams where id = ?', [teamId]);
+  if (!team) throw new NotFoundError(`There is no team #${teamId}`);
+  const { from, to } = resolveRange(filters, now, team.timezone);
   let memberId: number | null = null;
   const self = caller.kind === 'member' ? caller.member : null;
   if (filters.member && !(self && 'id' in filters.member && filters.member.id === self.id)) {
@@ -158,7 +165,7 @@ export async function resolveScope(
   } else if (filters.member || !isManager(caller)) {
     memberId = self!.id;
   }
-  return { teamId, memberId, from, to };
+  return { teamId, memberId, from, to, timezone: team.timezone };
 }
 
 interface Rollup {
@@ -256,16 +263,20 @@ function parseGrouping(value: string | null | undefined): Grouping {
   return value as Grouping;
 }
 
-/** The UTC days a period covers, today included. */
-export function periodRange(period: string, now = new Date()): { from: string; to: string } {
-  const today = utcDay(now);
+/** The days a period covers in the team's timezone, today included. */
+export function periodRange(
+  period: string,
+  now = new Date(),
+  timezone = 'UTC',
+): { from: string; to: string } {
+  const today = localDay(now, timezone);
   switch (period) {
     case 'today':
       return { from: today, to: today };
     case '7d':
-      return { from: utcDay(new Date(now.getTime() - 6 * DAY_MS)), to: today };
+      return { from: daysBefore(today, 6), to: today };
     case '30d':
-      return { from: utcDay(new Date(now.getTime() - 29 * DAY_MS)), to: today };
+      return { from: daysBefore(today, 29), to: today };
     case 'month':
       return { from: `${today.slice(0, 8)}01`, to: today };
     default:
@@ -273,15 +284,15 @@ export function periodRange(period: string, now = new Date()): { from: string; t
   }
 }
 
-function resolveRange(filters: StatsFilters, now: Date): { from: string; to: string } {
+function resolveRange(filters: StatsFilters, now: Date, timezone: string): { from: string; to: string } {
   if (filters.period) {
     if (filters.from || filters.to)
       throw new ValidationError('period', 'give either period or from/to, not both');
-    return periodRange(filters.period, now);
+    return periodRange(filters.period, now, timezone);
   }
-  const defaults = periodRange('30d', now);
+  const defaults = periodRange('30d', now, timezone);
   const from = filters.from ? parseDay(filters.from, 'from') : defaults.from;
-  const to = filters.to ? parseDay(filters.to, 'to') : filters.from ? utcDay(now) : defaults.to;
+  const to = filters.to ? parseDay(filters.to, 'to') : defaults.to;
   if (from > to) throw new ValidationError('to', 'to must not be before from');
   if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > MAX_DAYS)
     throw new ValidationError('from', `the range may span at most ${MAX_DAYS} days`);
@@ -298,4 +309,19 @@ function parseDay(value: string, field: string): string {
 
 export function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
+}
+
+/** The calendar day of an instant in a timezone, YYYY-MM-DD (the en-CA format is ISO-like). */
+export function localDay(date: Date, timezone: string): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(date);
+}
+
+/** A calendar day `days` before another (calendar arithmetic: no timezone involved). */
+function daysBefore(day: string, days: number): string {
+  return utcDay(new Date(Date.parse(`${day}T00:00:00Z`) - days * DAY_MS));
 }

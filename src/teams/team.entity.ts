@@ -21,7 +21,10 @@ export const Team = defineEntity({
     digestChannel: p.string().length(32).nullable(),
     digestFrequency: p.enum(['daily', 'weekly'] as const).nullable(),
     digestTime: p.string().length(5).nullable(),
+    /** Null: the team's timezone. */
     digestTimezone: p.string().length(64).nullable(),
+    /** IANA zone of the team's days and months (statistics, spending limits, digests). */
+    timezone: p.string().length(64).default('UTC'),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -1,15 +1,20 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
+import { lockTeamAndMembers } from '../ledger/lock-order.ts';
+import { recountMonthSpend } from '../ledger/spending-limits.ts';
 import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
 import { freeUsername } from '../members/usernames.ts';
 import { type MemberView, type TeamView, toMemberView, toTeamView } from '../members/views.ts';
+import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
+import { queryAll } from '../platform/sql.ts';
+import { transact } from '../platform/transactions.ts';
 import type { Actor, Channel } from '../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { parseAmount } from '../shared/money.ts';
-import { optionalEmail, requireCurrency, requireName } from '../shared/validation.ts';
+import { optionalEmail, requireCurrency, requireName, requireTimezone } from '../shared/validation.ts';
 import { Team } from './team.entity.ts';
 
 export const DEFAULT_CURRENCY = 'EUR';
@@ -110,6 +115,43 @@ export class TeamService {
         actor: caller.party,
         action: 'team.alerts',
         details: { before, after: { channel, level: team.lowBalanceLevel } },
+      });
+      return toTeamView(team);
+    });
+  }
+
+  /**
+   * The team's timezone: its days (statistics), months (spending limits) and the default of its
+   * digest. The current month's spend of members with a limit is recounted in the new zone.
+   */
+  async setTimezone(actor: Actor, input: { timezone: unknown }): Promise<TeamView> {
+    const timezone = requireTimezone(input.timezone);
+    return transact(this.#orm.em.fork(), async (tx) => {
+      const caller = await loadCaller(tx, actor);
+      requireManager(caller, 'set the team timezone');
+      const teamId = callerTeam(caller);
+      // The team row, then the members with a limit, then their spend rows (docs/ledger.md).
+      await lockTeamAndMembers(tx, teamId, []);
+      const limited = await queryAll<{ member_id: number }>(
+        tx,
+        'select member_id from spending_limits where team_id = ? order by member_id',
+        [teamId],
+      );
+      const memberIds = limited.map((row) => row.member_id);
+      await lockTeamAndMembers(tx, null, memberIds);
+      const team = await loadTeam(tx, teamId);
+      const before = team.timezone;
+      team.timezone = timezone;
+      await tx.flush();
+      await recountMonthSpend(tx, memberIds);
+      // A digest without a zone of its own follows the team's.
+      if (team.digestFrequency && !team.digestTimezone && before !== timezone)
+        await enqueueJob(tx, 'digest.schedule', { teamId });
+      await recordAudit(tx, {
+        teamId,
+        actor: caller.party,
+        action: 'team.timezone',
+        details: { before, after: timezone },
       });
       return toTeamView(team);
     });

@@ -66,6 +66,7 @@ async function buildFixture(services: Services): Promise<Fixture> {
   // A credit facility for the primary account, so credit limit can be lent (Vonage's credit transfers).
   await services.ledger.setCreditLimit(operator, { teamId: a.team.id, creditLimit: '50' });
   await services.autoRecharge.set(owner, { member: { id: target }, threshold: '1', amount: '2' });
+  await services.spendingLimits.set(owner, { member: { id: target }, amount: '50' });
   const invitationEmail = `invitee-${fixtureCounter}@example.com`;
   const invitation = await services.invitations.invite(owner, { email: invitationEmail });
   const request = await services.approvals.request(owner, { member: { id: target }, role: 'admin' });
@@ -160,6 +161,20 @@ const OPERATIONS: Operation[] = [
         id: role === 'outsider' ? outsider.team.id : f.a.team.id,
         alertsChannel: 'C0MATRIX',
         lowBalanceLevel: 2_000_000n,
+      });
+    },
+  },
+  {
+    name: 'teams.setTimezone',
+    repeatable: true,
+    call: (s, actor) => s.teams.setTimezone(actor, { timezone: 'Europe/Athens' }),
+    expected: managersOnly('own team'),
+    async check(_result, { f, role, actor }) {
+      // An outsider names no team: its own team's timezone changes (and team A's does not).
+      const team = await f.services.teams.get(actor);
+      expect(team).toMatchObject({
+        id: role === 'outsider' ? outsider.team.id : f.a.team.id,
+        timezone: 'Europe/Athens',
       });
     },
   },
@@ -419,6 +434,43 @@ const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: 'spendingLimits.set',
+    repeatable: true,
+    call: (s, actor, f) => s.spendingLimits.set(actor, { member: { id: f.target }, amount: '7' }),
+    expected: managersOnly('not_found'),
+    async check(_result, { f }) {
+      expect((await memberOf(f, f.target)).spendingLimit).toMatchObject({ monthlyLimit: 7_000_000n });
+    },
+  },
+  {
+    name: 'spendingLimits.off',
+    call: (s, actor, f) => s.spendingLimits.off(actor, { id: f.target }),
+    expected: managersOnly('not_found'),
+    async check(result: { removed: boolean }, { f }) {
+      expect(result.removed).toBe(true);
+      expect((await memberOf(f, f.target)).spendingLimit).toBeNull();
+    },
+  },
+  {
+    name: 'spendingLimits.get',
+    readOnly: true,
+    call: (s, actor, f) => s.spendingLimits.get(actor, { id: f.target }),
+    expected: managersOnly('not_found'),
+    check(limit: { memberId: number; monthlyLimit: bigint }, { f }) {
+      expect(limit).toMatchObject({ memberId: f.target, monthlyLimit: 50_000_000n });
+    },
+  },
+  {
+    name: 'spendingLimits.ofMembers',
+    readOnly: true,
+    call: (s, actor, f) => s.spendingLimits.ofMembers(actor, [f.target]),
+    expected: everyMember('own team'),
+    check(limits: Map<number, unknown>, { f, role }) {
+      // A user sees its own limit only; an outsider, only its own team's.
+      expect([...limits.keys()]).toEqual(isManager(role) ? [f.target] : []);
+    },
+  },
+  {
     name: 'invitations.invite',
     call: (s, actor, f) => s.invitations.invite(actor, { email: 'matrix@example.com', teamId: f.a.team.id }),
     expected: managersOnly('forbidden'),
@@ -629,6 +681,7 @@ describe('authorization matrix', () => {
       'invitations',
       'approvals',
       'audit',
+      'spendingLimits',
     ].flatMap((service) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(services[service]))
         .filter((method) => method !== 'constructor')

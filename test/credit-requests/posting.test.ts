@@ -17,6 +17,9 @@ function recordingPoster(during?: () => Promise<void>) {
       const channel = message.channel.startsWith('U') ? `D${message.channel}` : message.channel;
       return { posted: true, channel, ts: message.ts ?? `${++ts}.000` };
     },
+    upload() {
+      throw new Error('a credit request uploads no file');
+    },
   };
   return { poster, posts };
 }

@@ -34,6 +34,7 @@ const team: TeamView = {
   digestFrequency: null,
   digestTime: null,
   digestTimezone: null,
+  timezone: 'UTC',
   createdAt: new Date('2026-11-01T00:00:00Z'),
 };
 
@@ -169,6 +170,7 @@ describe('member list and card', () => {
       {
         ...member(3, { balance: 100_000n }),
         autoRecharge: { threshold: 10_000_000n, amount: 50_000_000n, dailyCap: null },
+        spendingLimit: null,
       },
       { ...team, currency: 'USD' },
     );
@@ -179,7 +181,11 @@ describe('member list and card', () => {
 
   it('shows the username and key id (Textmagic and Vonage logins), and who pays for a shared member', () => {
     const card = memberCardBlocks(
-      { ...member(4, { username: 'uma', keyId: '0a1b2c3d', sharesMasterBalance: true }), autoRecharge: null },
+      {
+        ...member(4, { username: 'uma', keyId: '0a1b2c3d', sharesMasterBalance: true }),
+        autoRecharge: null,
+        spendingLimit: null,
+      },
       team,
     );
     const shown = text(card);
@@ -190,13 +196,19 @@ describe('member list and card', () => {
   it('shows a credit limit as the lowest the balance may reach, and no such line without one', () => {
     const lent = text(
       memberCardBlocks(
-        { ...member(5, { balance: -2_000_000n, creditLimit: 5_000_000n }), autoRecharge: null },
+        {
+          ...member(5, { balance: -2_000_000n, creditLimit: 5_000_000n }),
+          autoRecharge: null,
+          spendingLimit: null,
+        },
         team,
       ),
     );
     expect(lent).toContain('-€2.00');
     expect(lent).toContain('may go to -€5.00');
-    expect(text(memberCardBlocks({ ...member(6), autoRecharge: null }, team))).not.toContain('Credit limit');
+    expect(
+      text(memberCardBlocks({ ...member(6), autoRecharge: null, spendingLimit: null }, team)),
+    ).not.toContain('Credit limit');
   });
 });
 

@@ -32,6 +32,7 @@ describe('the statistics chart', () => {
       currency: 'EUR',
       from: '2026-11-03',
       to: '2026-12-02',
+      timezone: 'Europe/Berlin',
       days: [
         { day: '2026-11-05', messages: 12, cost: 600_000n },
         { day: '2026-11-20', messages: 40, cost: 2_400_000n },
@@ -56,6 +57,7 @@ describe('the statistics chart', () => {
       currency: 'EUR',
       from: '2026-11-26',
       to: '2026-12-02',
+      timezone: 'Europe/Berlin',
       days: [],
       members: [],
     });

@@ -1,4 +1,5 @@
 import type { MoveResult } from '../../ledger/ledger.service.ts';
+import type { MonthSpend } from '../../ledger/spending-limits.ts';
 import { maskApiKey } from '../../members/api-keys.ts';
 import type { MemberView, TeamView } from '../../members/views.ts';
 import { microsToDecimal } from '../../shared/money.ts';
@@ -33,7 +34,17 @@ export function teamJson(team: TeamView) {
     slack_team_id: team.slackTeamId,
     alerts_channel: team.alertsChannel,
     low_balance_level: microsToDecimal(team.lowBalanceLevel),
+    timezone: team.timezone,
     created_at: team.createdAt.toISOString(),
+  };
+}
+
+export function spendingLimitJson(spend: MonthSpend) {
+  return {
+    monthly: microsToDecimal(spend.monthlyLimit),
+    month: spend.month,
+    spent_this_month: microsToDecimal(spend.spent),
+    remaining: microsToDecimal(spend.remaining),
   };
 }
 

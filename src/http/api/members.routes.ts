@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
 import { MEMBER_STATUSES } from '../../members/member.entity.ts';
 import { type AnyEndpoint, endpoint, registerEndpoints } from './endpoint.ts';
-import { memberJson, money, teamJson, transferJson } from './json.ts';
+import { memberJson, money, spendingLimitJson, teamJson, transferJson } from './json.ts';
 import { keysetPage, offsetPage } from './pagination.ts';
 import { parseMemberRef } from './request.ts';
 import {
@@ -19,6 +19,7 @@ import {
   moneyInput,
   optionalText,
   pageOf,
+  SpendingLimit,
   Team,
   Transfer,
 } from './schemas.ts';
@@ -97,6 +98,23 @@ export const endpoints: AnyEndpoint[] = [
     },
   }),
   endpoint({
+    method: 'patch',
+    path: '/team',
+    operationId: 'updateTeam',
+    summary: 'Set the team’s timezone (its days, months and digests)',
+    tag: 'team',
+    body: z.object({
+      timezone: z
+        .string({ error: 'timezone must be text: an IANA time zone like Europe/Athens' })
+        .meta({ description: 'IANA time zone, like Europe/Athens or America/New_York' }),
+    }),
+    responses: { '200': { description: 'The team', schema: Team } },
+    errors: ['403', '422'],
+    async handle({ body, actor, services, res }) {
+      res.json(teamJson(await services.teams.setTimezone(actor, { timezone: body.timezone })));
+    },
+  }),
+  endpoint({
     method: 'get',
     path: '/members',
     operationId: 'listMembers',
@@ -151,7 +169,7 @@ export const endpoints: AnyEndpoint[] = [
     method: 'get',
     path: '/members/{member}',
     operationId: 'getMember',
-    summary: 'One member, with its auto-recharge rule',
+    summary: 'One member, with its auto-recharge rule and monthly spending limit',
     tag: 'members',
     params: member,
     responses: { '200': { description: 'The member', schema: MemberDetails } },
@@ -165,6 +183,7 @@ export const endpoints: AnyEndpoint[] = [
           amount: money(shown.autoRecharge.amount),
           daily_cap: money(shown.autoRecharge.dailyCap),
         },
+        spending_limit: shown.spendingLimit && spendingLimitJson(shown.spendingLimit),
       });
     },
   }),
@@ -263,6 +282,45 @@ export const endpoints: AnyEndpoint[] = [
     errors: ['403', '404', '422'],
     async handle({ params, actor, services, res }) {
       const { removed } = await services.autoRecharge.off(actor, parseMemberRef(params.member));
+      res.status(removed ? 204 : 404).end();
+    },
+  }),
+  endpoint({
+    method: 'put',
+    path: '/members/{member}/spending-limit',
+    operationId: 'setSpendingLimit',
+    summary: 'Cap what the member may spend per calendar month (team’s timezone); sends beyond it get 402',
+    tag: 'money',
+    params: member,
+    body: z.object({
+      amount: moneyInput,
+      period: z
+        .string({ error: 'period must be text' })
+        .nullish()
+        .meta({ enum: ['monthly'], description: 'monthly (the default and only period)' }),
+    }),
+    responses: { '200': { description: 'The limit with this month’s spend', schema: SpendingLimit } },
+    errors: ['403', '404', '409', '422'],
+    async handle({ params, body, actor, services, res }) {
+      const limit = await services.spendingLimits.set(actor, {
+        member: parseMemberRef(params.member),
+        amount: body.amount,
+        period: body.period ?? null,
+      });
+      res.json(spendingLimitJson(limit));
+    },
+  }),
+  endpoint({
+    method: 'delete',
+    path: '/members/{member}/spending-limit',
+    operationId: 'removeSpendingLimit',
+    summary: 'Remove the member’s monthly spending limit',
+    tag: 'money',
+    params: member,
+    responses: { '204': { description: 'Removed' } },
+    errors: ['403', '404', '422'],
+    async handle({ params, actor, services, res }) {
+      const { removed } = await services.spendingLimits.off(actor, parseMemberRef(params.member));
       res.status(removed ? 204 : 404).end();
     },
   }),

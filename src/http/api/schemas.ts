@@ -75,6 +75,7 @@ export const ERROR_CODES = [
   'forbidden',
   'unauthenticated',
   'insufficient_funds',
+  'spending_limit',
   'conflict',
   'bad_request',
   'method_not_allowed',
@@ -106,6 +107,9 @@ export const Team = z
     slack_team_id: z.string().nullable(),
     alerts_channel: z.string().nullable(),
     low_balance_level: Money,
+    timezone: z.string().meta({
+      description: 'IANA zone of the team’s days and months (statistics, spending limits, digests)',
+    }),
     created_at: dateTime,
   })
   .meta({ id: 'Team' });
@@ -141,7 +145,19 @@ export const AutoRechargeSettings = z
   .object({ threshold: Money, amount: Money, daily_cap: Money.nullable() })
   .meta({ id: 'AutoRechargeSettings' });
 
-export const MemberDetails = Member.extend({ auto_recharge: AutoRechargeSettings.nullable() }).meta({
+export const SpendingLimit = z
+  .object({
+    monthly: Money.meta({ description: 'What the member may spend per calendar month (team’s timezone)' }),
+    month: z.string().meta({ description: 'This month, YYYY-MM in the team’s timezone' }),
+    spent_this_month: Money.meta({ description: 'Charges minus refunds this month' }),
+    remaining: Money.meta({ description: 'What may still be spent this month' }),
+  })
+  .meta({ id: 'SpendingLimit' });
+
+export const MemberDetails = Member.extend({
+  auto_recharge: AutoRechargeSettings.nullable(),
+  spending_limit: SpendingLimit.nullable(),
+}).meta({
   id: 'MemberDetails',
 });
 
@@ -305,6 +321,7 @@ const withDays = StatsTotals.extend({ days: z.array(StatsDay).optional() });
 export const Stats = z
   .object({
     currency: z.string(),
+    timezone: z.string().meta({ description: 'The team’s timezone: the days of from, to and each day' }),
     from: day,
     to: day,
     group_by: z.enum(GROUPINGS),

@@ -9,7 +9,7 @@ import { GROUPINGS, optionalText, PERIODS, Stats } from './schemas.ts';
 
 /**
  * GET /stats?member=&from=&to=&period=&group_by=day — messages, parts, cost, delivered and failed
- * per member and for the team, from the daily rollup. Days are UTC. The service names a wrong
+ * per member and for the team, from the daily rollup. Days are the team's (its timezone). The service names a wrong
  * period, date or grouping.
  */
 export const endpoints: AnyEndpoint[] = [
@@ -17,7 +17,7 @@ export const endpoints: AnyEndpoint[] = [
     method: 'get',
     path: '/stats',
     operationId: 'getStats',
-    summary: 'Messages, parts and cost per member and for the team (UTC days)',
+    summary: 'Messages, parts and cost per member and for the team (days in the team’s timezone)',
     tag: 'stats',
     query: z.object({
       member: optionalText('member', 'Only this member (id or email)'),
@@ -38,6 +38,7 @@ export const endpoints: AnyEndpoint[] = [
       });
       res.json({
         currency: view.currency,
+        timezone: view.timezone,
         from: view.from,
         to: view.to,
         group_by: view.groupBy,

@@ -18,6 +18,7 @@ import { help } from './help.ts';
 import { invitations } from './invitations.ts';
 import { invite } from './invite.ts';
 import { key } from './key.ts';
+import { limit } from './limit.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
 import { logs } from './logs.ts';
@@ -29,6 +30,7 @@ import { setup } from './setup.ts';
 import { show } from './show.ts';
 import type { SubcommandName, SubcommandSpec } from './spec.ts';
 import { stats } from './stats.ts';
+import { timezone } from './timezone.ts';
 
 /**
  * Every `/team` subcommand, in the order `/team help` lists them. The mapped type makes the type
@@ -60,6 +62,8 @@ export const SUBCOMMAND_SPECS: { [N in SubcommandName]: SubcommandSpec<N> } = {
   key,
   alerts,
   digest,
+  timezone,
+  limit,
 };
 
 export const SUBCOMMANDS = Object.keys(SUBCOMMAND_SPECS) as SubcommandName[];

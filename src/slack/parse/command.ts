@@ -31,6 +31,8 @@ export type TeamCommand =
   | { name: 'stats'; member?: MemberRef; period?: StatsPeriod }
   | { name: 'logs'; member: MemberRef; status?: MessageStatus; from?: string; to?: string }
   | { name: 'alerts'; channel: string; level?: string }
+  | { name: 'timezone'; timezone?: string }
+  | { name: 'limit'; member: MemberRef; limit: { amount: string } | 'off' }
   | {
       name: 'digest';
       channel?: string;

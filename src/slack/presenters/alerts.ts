@@ -84,3 +84,37 @@ export function rechargeUnpaidMessage(
     ],
   };
 }
+
+/** To the alerts channel, once per month: a member has used 80% of its monthly spending limit. */
+export function spendingLimitWarning(
+  channel: string,
+  subject: {
+    memberId: number;
+    memberName: string;
+    slackUserId: string | null;
+    currency: string;
+    /** YYYY-MM in the team's timezone. */
+    month: string;
+    monthlyLimit: bigint;
+    spent: bigint;
+  },
+): SlackMessage {
+  const money = (micros: bigint) => formatMoney(micros, subject.currency);
+  const left = subject.monthlyLimit > subject.spent ? subject.monthlyLimit - subject.spent : 0n;
+  const percent = (subject.spent * 100n) / subject.monthlyLimit;
+  const name = subject.slackUserId
+    ? `${escapeText(subject.memberName)} (<@${subject.slackUserId}>)`
+    : escapeText(subject.memberName);
+  return {
+    channel,
+    text: `Spending limit: ${subject.memberName} has spent ${money(subject.spent)} of its ${money(subject.monthlyLimit)} monthly limit (${percent}%); ${money(left)} left in ${subject.month}.`,
+    blocks: [
+      section(
+        `:chart_with_upwards_trend: *Spending limit:* ${name} has spent *${money(subject.spent)}* of its ${money(subject.monthlyLimit)} monthly limit (${percent}%).`,
+      ),
+      context(
+        `${money(left)} left in ${subject.month}; sends beyond the limit are refused until next month. \`/team limit\` changes it.`,
+      ),
+    ],
+  };
+}

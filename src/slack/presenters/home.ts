@@ -1,4 +1,5 @@
 import type { HomeView, Overflow } from '@slack/types';
+import type { MonthSpend } from '../../ledger/spending-limits.ts';
 import { managesMembers } from '../../members/member.entity.ts';
 import type { MemberPage } from '../../members/member.service.ts';
 import type { MemberView, TeamView } from '../../members/views.ts';
@@ -8,7 +9,7 @@ import { ACTIONS, type MemberMenuChoice, type ModalOpener } from '../ids.ts';
 import { actions, type Blocks, button, context, divider, header, option, section } from './blocks.ts';
 import { latestChartBlock } from './charts.ts';
 import { outsiderHelpBlocks } from './help.ts';
-import { memberSummary, pageCount, pager } from './members.ts';
+import { memberSummary, pageCount, pager, spendingLimitLine } from './members.ts';
 
 /**
  * Members per App Home page. One block each plus at most eight around them stays far below the
@@ -48,15 +49,24 @@ function opener(label: string, modal: ModalOpener, style?: 'primary') {
 
 /**
  * The team page: master balance, the latest team-wide chart (managers), then every member with
- * name, email, masked key, balance and status.
+ * name, email, masked key, balance and status, and its monthly spending limit where it has one
+ * (`limits`, by member id).
  */
 export function teamHomeView(
   team: TeamView,
   viewer: MemberView,
   page: MemberPage,
   chart: LatestChart | null = null,
+  limits: ReadonlyMap<number, MonthSpend> = new Map(),
 ): HomeView {
   const manager = managesMembers(viewer.role);
+  const summary = (member: MemberView) => {
+    const limit = limits.get(member.id);
+    return (
+      memberSummary(member, team.currency) +
+      (limit ? `\nSpending limit: ${spendingLimitLine(limit, team.currency)}` : '')
+    );
+  };
   const blocks: Blocks = manager
     ? [
         header(team.name),
@@ -76,15 +86,13 @@ export function teamHomeView(
             ? 'No members yet.'
             : `${page.total} member${page.total === 1 ? '' : 's'} · page ${page.page} of ${pageCount(page)}`,
         ),
-        ...page.items.map((member) =>
-          section(memberSummary(member, team.currency), memberMenu(member), `member_${member.id}`),
-        ),
+        ...page.items.map((member) => section(summary(member), memberMenu(member), `member_${member.id}`)),
         ...pager('home_pager', ACTIONS.homePage, page),
       ]
     : [
         header(team.name),
         section(`Your balance: *${formatMoney(viewer.balance, team.currency)}*`),
-        section(memberSummary(viewer, team.currency)),
+        section(summary(viewer)),
         actions('home_actions', [opener('Message log', 'logs'), button('Refresh', ACTIONS.homeRefresh, '1')]),
         context('`/team help` lists what you can do.'),
       ];

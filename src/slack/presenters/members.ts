@@ -1,3 +1,4 @@
+import type { MonthSpend } from '../../ledger/spending-limits.ts';
 import { maskApiKey } from '../../members/api-keys.ts';
 import type { MemberStatus } from '../../members/member.entity.ts';
 import type { MemberDetails, MemberPage } from '../../members/member.service.ts';
@@ -104,9 +105,17 @@ export function memberCardBlocks(member: MemberDetails, team: TeamView): Blocks 
       ['Username · key id', `\`${member.username}\` · \`${member.keyId}\``],
       ['Slack user', member.slackUserId ? `<@${member.slackUserId}>` : 'not linked'],
       ['Auto-recharge', autoRecharge],
+      ['Spending limit', spendingLimitLine(member.spendingLimit, team.currency)],
     ]),
     context(`Member of ${escapeText(team.name)} since ${member.createdAt.toISOString().slice(0, 10)}`),
   ];
+}
+
+/** "€10.00 a month · €7.50 spent in 2026-12, €2.50 left", or off. */
+export function spendingLimitLine(spend: MonthSpend | null | undefined, currency: string): string {
+  if (!spend) return 'off';
+  const money = (micros: bigint) => formatMoney(micros, currency);
+  return `${money(spend.monthlyLimit)} a month · ${money(spend.spent)} spent in ${spend.month}, ${money(spend.remaining)} left`;
 }
 
 /** A new API key, shown this once and only to the person who asked for it. */

@@ -1,6 +1,7 @@
 import type { DigestSettings } from '../../digests/digest.service.ts';
 import type { AutoRechargeView } from '../../ledger/auto-recharge.service.ts';
 import type { MoveResult } from '../../ledger/ledger.service.ts';
+import type { SpendingLimitView } from '../../ledger/spending-limit.service.ts';
 import type { MemberView, TeamView } from '../../members/views.ts';
 import { type DomainError, isDomainError } from '../../shared/errors.ts';
 import { formatMoney } from '../../shared/money.ts';
@@ -15,6 +16,7 @@ const ERROR_ICON: Record<DomainError['code'], string> = {
   forbidden: ':no_entry:',
   unauthenticated: ':wave:',
   insufficient_funds: ':money_with_wings:',
+  spending_limit: ':money_with_wings:',
   conflict: ':warning:',
   rate_limited: ':hourglass:',
 };
@@ -87,6 +89,23 @@ export function digestText(settings: DigestSettings): string {
   if (!settings.frequency || !settings.channel) return 'The statistics digest is off.';
   const when = settings.frequency === 'weekly' ? 'every Monday' : 'every day';
   return `A statistics digest goes to <#${settings.channel}> ${when} at ${settings.time} (${settings.timezone}).`;
+}
+
+export function timezoneText(team: Pick<TeamView, 'timezone'>, changed: boolean): string {
+  return changed
+    ? `The team's timezone is now ${team.timezone}: statistics days, spending-limit months and the digest (unless it has a zone of its own) follow it.`
+    : `The team's timezone is ${team.timezone}. \`/team timezone <zone>\` changes it (an IANA zone like Europe/Athens).`;
+}
+
+export function spendingLimitText(limit: SpendingLimitView): string {
+  const money = (micros: bigint) => formatMoney(micros, limit.currency);
+  return `Spending limit for ${memberName({ id: limit.memberId, name: limit.memberName })}: ${money(limit.monthlyLimit)} a month. Spent in ${limit.month}: ${money(limit.spent)}; ${money(limit.remaining)} left.`;
+}
+
+export function spendingLimitOffText(removed: boolean, memberLabel: string): string {
+  return removed
+    ? `${memberLabel} has no spending limit any more.`
+    : `${memberLabel} had no spending limit; nothing changed.`;
 }
 
 export function linkedText(member: MemberView): string {

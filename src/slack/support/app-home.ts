@@ -23,9 +23,13 @@ export async function publishHome(
     members.items.length === 0 && page > lastPage
       ? await services.members.list(caller.actor, { page: lastPage, limit: HOME_PAGE_SIZE })
       : members;
+  const limits = await services.spendingLimits.ofMembers(caller.actor, [
+    caller.member.id,
+    ...shown.items.map((m) => m.id),
+  ]);
   await client.views.publish({
     user_id: caller.slackUserId,
-    view: teamHomeView(team, caller.member, shown, chart),
+    view: teamHomeView(team, caller.member, shown, chart, limits),
   });
 }
 
