@@ -10,14 +10,21 @@ import { findMember, type MemberRef } from '../members/lookups.ts';
 import type { MemberView } from '../members/views.ts';
 import type { Orm } from '../platform/database.ts';
 import { queryAll } from '../platform/sql.ts';
-import { transact } from '../platform/transactions.ts';
+import { retryingDeadlocks, transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { loadTeam } from '../teams/team.service.ts';
-import { applyPostings, type Posting, type PostingResult, retryingIdempotencyRace } from './postings.ts';
+import {
+  applyPostingAlone,
+  applyPostings,
+  type Posting,
+  type PostingOutcome,
+  type PostingResult,
+  retryingIdempotencyRace,
+} from './postings.ts';
 import type { TransferKind } from './transfer.entity.ts';
 
 export interface MoveInput {
@@ -68,11 +75,17 @@ export class LedgerService {
     });
   }
 
-  async #runBatch(batch: Posting[]) {
+  async #runBatch(batch: Posting[]): Promise<PostingOutcome[]> {
     try {
-      return await retryingIdempotencyRace(() =>
-        transact(this.#orm.em.fork(), (tx) => applyPostings(tx, batch)),
-      );
+      return await retryingIdempotencyRace(async () => {
+        // A posting alone (one caller, the common case) is one statement; when that writes
+        // nothing, the batch path says why (or replays), as it does for every batch under load.
+        if (batch.length === 1) {
+          const alone = await retryingDeadlocks(() => applyPostingAlone(this.#orm, batch[0]!));
+          if (alone) return [{ ok: true, value: alone }];
+        }
+        return transact(this.#orm.em.fork(), (tx) => applyPostings(tx, batch));
+      });
     } catch (error) {
       // PostgreSQL's "value out of range for type bigint": a balance would pass its largest value.
       if ((error as { code?: string }).code === '22003') {
