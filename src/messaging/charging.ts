@@ -1,9 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
+import {
+  applyPostings,
+  type Posting,
+  type PostingOutcome,
+  SINGLE_POSTING_WRITES,
+  SQL_GUARDS,
+} from '../ledger/postings.ts';
 import type { Role } from '../members/member.entity.ts';
-import { enqueueJob } from '../outbox/outbox.ts';
-import { smsCharges } from '../platform/metrics.ts';
+import { enqueueJob, enqueueJobsFrom, withRequestId } from '../outbox/outbox.ts';
+import type { Orm } from '../platform/database.ts';
+import { postings as postingsCounter, smsCharges } from '../platform/metrics.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Channel } from '../shared/actor.ts';
@@ -12,7 +20,8 @@ import type { Micros } from '../shared/money.ts';
 import type { Settled } from '../shared/write-combiner.ts';
 import { rollupUpsertSql, UTC_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
-import { type PriceEntry, PriceList } from './pricing.ts';
+import { e164Digits } from './phone.ts';
+import { type PriceEntry, PriceList, priceForSql } from './pricing.ts';
 import type { SendRequest } from './send-request.ts';
 import type { SendResult, SentMessage } from './views.ts';
 
@@ -366,4 +375,128 @@ function toSent(row: StoredMessage): SentMessage {
 
 function refused(error: unknown): Settled<SendResult> {
   return { ok: false, error };
+}
+
+/**
+ * One send request of a member paying from its own balance, charged in ONE statement that is its
+ * own transaction: it locks the member, prices the recipients (`priceForSql`), decides the guard
+ * on the locked row, and writes the posting (`SINGLE_POSTING_WRITES`: balance, transfer, audit,
+ * balance-low job), the messages, the statistics rollup and the dispatch job — or nothing. The
+ * same rows, in the same lock order (member, statistics, then inserts), as `chargeBatch`.
+ * The request hash is `hashPosting`'s, written in SQL because the amount is priced there.
+ */
+const CHARGE_ALONE: PreparedStatement = {
+  name: 'messaging.charge-one',
+  // $1 member, $2 recipients, $3 their digits, $4 parts, $5 product default price, $6 transfer
+  // key, $7 reason, $8 via, $9 text, $10 sender id, $11 encoding, $12 provider, $13 request key,
+  // $14 what the dispatch job's payload carries besides the message ids.
+  text: `with
+     m as materialized (
+       select m.id, m.team_id, m.name, m.balance, m.credit_limit, t.currency,
+              coalesce((select r.threshold from auto_recharge_rules r where r.member_id = m.id), t.low_balance_level)
+                as level
+         from members m join teams t on t.id = m.team_id
+        where m.id = $1 and m.status = 'active' and m.role <> 'owner' and not m.shares_master_balance
+          for no key update of m
+     ),
+     priced as materialized (
+       select r.ord, r.recipient, coalesce(${priceForSql('m.team_id', 'r.digits')}, $5::bigint) as unit_price
+         from m, unnest($2::text[], $3::text[]) with ordinality as r(recipient, digits, ord)
+     ),
+     total as (select sum(unit_price) * $4::int as amount from priced),
+     ok as materialized (
+       select m.team_id, m.id as member_id, 'message_charge'::text as kind, total.amount,
+              $6::text as idempotency_key,
+              encode(sha256(convert_to(format('[%s,"message_charge",%s,"%s"]', m.team_id, m.id, total.amount), 'UTF8')),
+                     'hex') as request_hash,
+              $7::text as reason, 'member'::text as actor_kind, m.id as actor_member_id, $8::text as via,
+              m.id as from_member_id, null::int as to_member_id,
+              null::bigint as master_before, null::bigint as master_after,
+              m.balance as member_before, m.balance - total.amount as member_after, m.level,
+              m.name as member_name, m.currency
+         from m, total
+        where ${SQL_GUARDS.memberCanPay('total.amount')}
+          and not exists (select 1 from transfers x where x.team_id = m.team_id and x.idempotency_key = $6::text)
+     ),
+     ${SINGLE_POSTING_WRITES},
+     written as (
+       insert into messages (team_id, member_id, recipient, body, sender_id, encoding, parts, unit_price, cost,
+                             status, provider, request_key, request_index, charge_transfer_id, created_at)
+       select ok.team_id, ok.member_id, p.recipient, $9::text, $10::text, $11::text, $4::int, p.unit_price,
+              p.unit_price * $4::int, 'queued', $12::text, $13::text, p.ord - 1, transfer.id, now()
+         from ok, transfer, priced p
+        order by p.ord
+       returning id, request_index, cost
+     ),
+     rollup as (
+       ${rollupUpsertSql(
+         `select ok.member_id, ${UTC_DAY_SQL('now()')}, ok.team_id, count(*), sum($4::int), sum(p.unit_price * $4::int),
+                 0, 0, 0
+            from ok, priced p group by ok.member_id, ok.team_id`,
+       )}
+     ),
+     dispatch as (
+       ${
+         enqueueJobsFrom('message.dispatch', {
+           payload: "jsonb_build_object('messageIds', jsonb_agg(id::text order by id)) || $14::jsonb",
+           dedupKey: "'message-dispatch-' || min(id)",
+           from: 'written having count(*) > 0',
+           jobLiteral: true,
+         }).sql
+       }
+     )
+     select transfer.id::text as transfer_id, ok.member_after::text as balance, ok.currency,
+            (select jsonb_agg(jsonb_build_object('id', w.id::text, 'index', w.request_index, 'cost', w.cost::text)
+                              order by w.request_index)
+               from written w) as messages
+       from ok, transfer`,
+};
+
+/**
+ * Charges one request alone (see CHARGE_ALONE). Null when it charged nothing — the sender is the
+ * owner or shares the master balance, is not active, the balance does not cover it, or the key
+ * was used before: `chargeBatch` then charges, replays or refuses it, and says why.
+ */
+export async function chargeAlone(
+  orm: Orm,
+  request: ChargeRequest,
+  settings: ChargeSettings,
+): Promise<SendResult | null> {
+  const [row] = await runPrepared<{
+    transfer_id: string;
+    balance: string;
+    currency: string;
+    messages: { id: string; index: number; cost: string }[];
+  }>(orm, CHARGE_ALONE, [
+    request.memberId,
+    request.recipients,
+    request.recipients.map(e164Digits),
+    request.segmentation.parts,
+    settings.productDefaultPrice.toString(),
+    chargeKey(request.memberId, request.idempotencyKey),
+    `${request.recipients.length} SMS`,
+    request.via,
+    request.text,
+    request.senderId,
+    request.segmentation.encoding,
+    settings.provider,
+    request.idempotencyKey,
+    JSON.stringify(withRequestId({})),
+  ]);
+  if (!row) return null;
+  smsCharges.inc({ kind: 'member', outcome: 'charged' });
+  postingsCounter.inc({ kind: 'message_charge', outcome: 'applied' });
+  return {
+    balance: BigInt(row.balance),
+    currency: row.currency,
+    encoding: request.segmentation.encoding,
+    replayed: false,
+    messages: row.messages.map((m) => ({
+      id: m.id,
+      to: request.recipients[m.index]!,
+      parts: request.segmentation.parts,
+      cost: BigInt(m.cost),
+      status: 'queued',
+    })),
+  };
 }

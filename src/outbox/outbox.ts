@@ -56,7 +56,7 @@ export function enqueueJobsFrom<J extends JobName>(
 }
 
 /** The job takes the id of the request that caused it along, for the log lines it writes. */
-function withRequestId(payload: Record<string, unknown>): Record<string, unknown> {
+export function withRequestId(payload: Record<string, unknown>): Record<string, unknown> {
   const request = currentRequest();
   return request ? { ...payload, [REQUEST_ID_FIELD]: request.requestId } : payload;
 }
