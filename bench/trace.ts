@@ -43,14 +43,25 @@ const ClientClass = (nativePool as unknown as { Client: typeof pg.Client }).Clie
 const originalQuery = ClientClass.prototype.query as (...args: unknown[]) => unknown;
 ClientClass.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const first = args[0] as string | { text?: string; name?: string };
-  const text = typeof first === 'string' ? first : (first?.text ?? first?.name ?? '?');
-  const result = originalQuery.apply(this, args);
+  const text =
+    typeof first === 'string' ? first : first?.name ? `prepared ${first.name}` : (first?.text ?? '?');
   const sink = recording;
-  if (sink && result && typeof (result as Promise<unknown>).then === 'function') {
-    const started = performance.now();
+  const started = performance.now();
+  const done = (failed: boolean) =>
+    sink?.push({ label: `${failed ? '(failed) ' : ''}${labelOf(text)}`, ms: performance.now() - started });
+  // pg-pool passes a callback (the prepared statements go that way); the ORM awaits a promise.
+  const callback = args.at(-1);
+  if (typeof callback === 'function') {
+    args[args.length - 1] = (error: unknown, ...rest: unknown[]) => {
+      done(Boolean(error));
+      return (callback as (...a: unknown[]) => unknown)(error, ...rest);
+    };
+  }
+  const result = originalQuery.apply(this, args);
+  if (typeof callback !== 'function' && result && typeof (result as Promise<unknown>).then === 'function') {
     (result as Promise<unknown>).then(
-      () => sink.push({ label: labelOf(text), ms: performance.now() - started }),
-      () => sink.push({ label: `(failed) ${labelOf(text)}`, ms: performance.now() - started }),
+      () => done(false),
+      () => done(true),
     );
   }
   return result;
