@@ -7,7 +7,7 @@ import type { Actor } from '../shared/actor.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { type Settled, WriteCombiner } from '../shared/write-combiner.ts';
-import { type ChargeRequest, chargeAlone, chargeBatch } from './charging.ts';
+import { type ChargeRequest, chargeBatch, chargeTogether } from './charging.ts';
 import { MessageDelivery } from './delivery.ts';
 import { type LogFilters, MessageLog } from './message-log.ts';
 import { PriceList, type PriceListView } from './price-list.ts';
@@ -54,13 +54,10 @@ export class MessagingService {
       productDefaultPrice: this.#settings.defaultPrice,
     };
     const charge = async (memberId: number, batch: ChargeRequest[]): Promise<Settled<SendResult>[]> => {
-      // A request alone (one sender, the common case) is one statement; when that charges
-      // nothing, the batch path says why (or replays), as it does for every batch under load.
-      if (batch.length === 1) {
-        const alone = await retryingDeadlocks(() => chargeAlone(this.#orm, batch[0]!, chargeSettings));
-        if (alone) return [{ ok: true, value: alone }];
-      }
-      return chargeBatch(this.#orm.em.fork(), memberId, batch, chargeSettings);
+      // A request alone, or requests without keys, are one statement; when that charges nothing,
+      // the batch path charges what the balance covers one by one, replays, or says why.
+      const together = await retryingDeadlocks(() => chargeTogether(this.#orm, batch, chargeSettings));
+      return together ?? chargeBatch(this.#orm.em.fork(), memberId, batch, chargeSettings);
     };
     this.#charges = new WriteCombiner(
       (memberId, batch) => retryingIdempotencyRace(() => charge(memberId, batch)),
