@@ -117,8 +117,7 @@ export class LedgerService {
     const amount = parseAmount(input.amount);
     const reason = optionalText(input.reason, 'reason');
     const idempotencyKey = requireIdempotencyKey(input.idempotencyKey);
-    const em = this.#orm.em.fork();
-    const { caller, findMember } = await loadCallerAndMember(em, actor, input.member);
+    const { caller, findMember } = await loadCallerAndMember(this.#orm, actor, input.member);
     requireManager(caller, 'move money');
     const teamId = callerTeam(caller);
     const member = findMember();
