@@ -3,8 +3,12 @@
  * service and through POST /api/v1/sms, next to a raw-SQL baseline measured in the same run: one
  * charge per transaction, written by hand as a single statement (guarded balance update, charge
  * transfer, message row, statistics rollup) — the same rows, none of the product's checks.
- * Target: the service charges at least 5× the baseline, by grouping concurrent charges of one
- * member into one transaction. Afterwards it checks that not a micro-unit is missing or doubled.
+ * Targets: with 64 callers the service charges at least 5× the baseline, by grouping concurrent
+ * charges of one member into one transaction; one caller alone at least 0.6× the baseline alone;
+ * through HTTP, 64 clients of POST /sms get at least 80% of the requests per second an
+ * authenticated no-op route on the same router gets. A single keep-alive client's p50 for
+ * POST /sms and POST /members/{id}/credit is printed next to the no-op route's. Afterwards it
+ * checks that not a micro-unit is missing or doubled; a target is met only when that holds.
  */
 import { randomUUID } from 'node:crypto';
 import http, { type Server } from 'node:http';
@@ -14,12 +18,21 @@ import express from 'express';
 import pg from 'pg';
 import { type AppDeps, createServices } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import * as membersRoutes from '../src/http/api/members.routes.ts';
 import * as messagingRoutes from '../src/http/api/messaging.routes.ts';
 import { createApiRouter } from '../src/http/api/router.ts';
 import { createLogger } from '../src/logger.ts';
 import { queryOne } from '../src/platform/sql.ts';
 import { memberActor, operator } from '../src/shared/actor.ts';
-import { createBenchDatabase, type LoadResult, median, migratedOrm, runLoad, writeResults } from './lib.ts';
+import {
+  createBenchDatabase,
+  type LoadResult,
+  median,
+  migratedOrm,
+  printVerdict,
+  runLoad,
+  writeResults,
+} from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -28,6 +41,8 @@ const HTTP_CALLERS = 64;
 const PRICE = '0.01';
 const RECIPIENT = '+4917012345678';
 const TARGET = 5;
+const ONE_CALLER_TARGET = 0.6;
+const HTTP_TARGET = 0.8;
 const WARM_UP_MS = 2_000;
 
 interface HttpOrder {
@@ -51,7 +66,11 @@ async function main(): Promise<void> {
   try {
     const config = loadConfig({ LOG_LEVEL: 'silent' });
     const services = createServices(orm, { sms: config.sms });
-    const { team, owner } = await services.teams.setup({
+    const {
+      team,
+      owner,
+      apiKey: ownerKey,
+    } = await services.teams.setup({
       name: 'Bench',
       owner: { name: 'Owner' },
       via: 'cli',
@@ -62,6 +81,9 @@ async function main(): Promise<void> {
     await services.ledger.credit(ownerActor, { member: { id: member.id }, amount: '5000000' });
     await services.messaging.setPrice(operator, { teamId: team.id, prefix: 'default', price: PRICE });
     const sender = memberActor(member.id, 'api');
+    // Credited through POST /members/{id}/credit by a single client: another member, so the
+    // sender's balance check below stays about charges alone.
+    const { member: credited } = await services.members.create(ownerActor, { name: 'Credited' });
     const before = await balances(orm, member.id, team.id);
 
     const baseline = async () => {
@@ -97,7 +119,7 @@ async function main(): Promise<void> {
     const noop = {
       register: (router: express.Router) => router.post('/noop', (_req, res) => res.status(202).json({})),
     };
-    app.use('/api/v1', createApiRouter(deps, [messagingRoutes, noop]));
+    app.use('/api/v1', createApiRouter(deps, [messagingRoutes, membersRoutes, noop]));
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -110,6 +132,14 @@ async function main(): Promise<void> {
       ms,
     });
     const noopOrder = (ms: number): HttpOrder => ({ ...sms(ms), url: `${api}/noop`, body: '{}' });
+    const alone = (order: HttpOrder): HttpOrder => ({ ...order, callers: 1 });
+    const creditOrder = (ms: number): HttpOrder => ({
+      url: `${api}/members/${credited.id}/credit`,
+      key: ownerKey,
+      body: JSON.stringify({ amount: '0.01' }),
+      callers: 1,
+      ms,
+    });
 
     // Untimed warm-up of all three paths: JIT, connection pools, the load thread.
     await runLoad(8, WARM_UP_MS, baseline);
@@ -132,6 +162,9 @@ async function main(): Promise<void> {
       const service64 = await runLoad(64, ms, service);
       const http64 = await runHttpLoad(sms(ms));
       const httpNoop64 = await runHttpLoad(noopOrder(ms));
+      const httpSms1 = await runHttpLoad(alone(sms(ms)));
+      const httpCredit1 = await runHttpLoad(creditOrder(ms));
+      const httpNoop1 = await runHttpLoad(alone(noopOrder(ms)));
       const best = Math.max(baseline1.perSecond, baseline64.perSecond);
       rounds.push({
         baseline1,
@@ -140,18 +173,28 @@ async function main(): Promise<void> {
         service64,
         http64,
         httpNoop64,
+        httpSms1,
+        httpCredit1,
+        httpNoop1,
         serviceRatio: service64.perSecond / best,
         httpRatio: http64.perSecond / best,
+        oneCallerRatio: service1.perSecond / baseline1.perSecond,
+        httpOfNoop: http64.perSecond / httpNoop64.perSecond,
       });
       console.log(
         `round ${round + 1}: baseline 1 caller ${fmt(baseline1)}, 64 callers ${fmt(baseline64)} | ` +
           `service 1 caller ${fmt(service1)}, 64 callers ${fmt(service64)} | http 64 callers ${fmt(http64)} ` +
           `(no-op route ${fmt(httpNoop64)}) | ` +
-          `service ${(service64.perSecond / best).toFixed(1)}×, http ${(http64.perSecond / best).toFixed(1)}×`,
+          `service ${(service64.perSecond / best).toFixed(1)}×, http ${(http64.perSecond / best).toFixed(1)}×, ` +
+          `one caller ${(service1.perSecond / baseline1.perSecond).toFixed(2)}×, ` +
+          `http/no-op ${((100 * http64.perSecond) / httpNoop64.perSecond).toFixed(0)}% | one keep-alive client p50: ` +
+          `sms ${httpSms1.p50Ms.toFixed(2)} ms, credit ${httpCredit1.p50Ms.toFixed(2)} ms, no-op ${httpNoop1.p50Ms.toFixed(2)} ms`,
       );
     }
     const serviceRatio = median(rounds.map((r) => r.serviceRatio));
     const httpRatio = median(rounds.map((r) => r.httpRatio));
+    const oneCallerRatio = median(rounds.map((r) => r.oneCallerRatio));
+    const httpOfNoop = median(rounds.map((r) => r.httpOfNoop));
     const medians = {
       baseline1: median(rounds.map((r) => r.baseline1.perSecond)),
       baseline64: median(rounds.map((r) => r.baseline64.perSecond)),
@@ -159,10 +202,15 @@ async function main(): Promise<void> {
       service64: median(rounds.map((r) => r.service64.perSecond)),
       http64: median(rounds.map((r) => r.http64.perSecond)),
       httpNoop64: median(rounds.map((r) => r.httpNoop64.perSecond)),
+      httpSms1P50Ms: median(rounds.map((r) => r.httpSms1.p50Ms)),
+      httpCredit1P50Ms: median(rounds.map((r) => r.httpCredit1.p50Ms)),
+      httpNoop1P50Ms: median(rounds.map((r) => r.httpNoop1.p50Ms)),
     };
     console.log(
-      `median of ${ROUNDS} rounds: service ${serviceRatio.toFixed(1)}× the baseline, HTTP ${httpRatio.toFixed(1)}× ` +
-        `(target ≥ ${TARGET}× through the service: ${serviceRatio >= TARGET ? 'met' : 'NOT met'})`,
+      `median of ${ROUNDS} rounds: service ${serviceRatio.toFixed(1)}× the baseline, HTTP ${httpRatio.toFixed(1)}×; ` +
+        `one caller ${medians.service1.toFixed(0)}/s against the baseline's ${medians.baseline1.toFixed(0)}/s; ` +
+        `one keep-alive client p50: POST /sms ${medians.httpSms1P50Ms.toFixed(2)} ms, ` +
+        `POST /members/{id}/credit ${medians.httpCredit1P50Ms.toFixed(2)} ms, no-op route ${medians.httpNoop1P50Ms.toFixed(2)} ms`,
     );
 
     const after = await balances(orm, member.id, team.id);
@@ -170,13 +218,32 @@ async function main(): Promise<void> {
     const consistent =
       charged === after.charges - before.charges &&
       after.charges === after.messageCost &&
-      after.rollupCost === after.messageCost;
+      after.rollupCost === after.messageCost &&
+      after.drift === 0n;
     console.log(
       `ledger check: ${after.messages - before.messages} messages, charged ${charged} µ = transfers ${
         after.charges - before.charges
-      } µ, messages ${after.messageCost} µ, rollup ${after.rollupCost} µ: ${consistent ? 'consistent' : 'INCONSISTENT'}`,
+      } µ, messages ${after.messageCost} µ, rollup ${after.rollupCost} µ, team drift ${after.drift} µ: ${consistent ? 'consistent' : 'INCONSISTENT'}`,
     );
     if (!consistent) process.exitCode = 1;
+    printVerdict(
+      `64 callers ≥ ${TARGET}× the baseline through the service (median round of ${ROUNDS})`,
+      serviceRatio >= TARGET,
+      consistent,
+      `${serviceRatio.toFixed(1)}×`,
+    );
+    printVerdict(
+      `1 caller ≥ ${ONE_CALLER_TARGET}× the baseline alone (median round of ${ROUNDS})`,
+      oneCallerRatio >= ONE_CALLER_TARGET,
+      consistent,
+      `${oneCallerRatio.toFixed(2)}× (${rounds.map((r) => r.oneCallerRatio.toFixed(2)).join(', ')})`,
+    );
+    printVerdict(
+      `POST /sms at ${HTTP_CALLERS} clients ≥ ${HTTP_TARGET * 100}% of the no-op route (median round of ${ROUNDS})`,
+      httpOfNoop >= HTTP_TARGET,
+      consistent,
+      `${(100 * httpOfNoop).toFixed(0)}% (${rounds.map((r) => (100 * r.httpOfNoop).toFixed(0)).join(', ')}%)`,
+    );
 
     const file = await writeResults('charge', {
       secondsPerRun: SECONDS,
@@ -184,6 +251,8 @@ async function main(): Promise<void> {
       medians,
       serviceRatio,
       httpRatio,
+      oneCallerRatio,
+      httpOfNoop,
       target: TARGET,
       price: PRICE,
       consistent,
@@ -205,8 +274,12 @@ async function balances(orm: Awaited<ReturnType<typeof migratedOrm>>, memberId: 
             (select coalesce(sum(amount), 0) from transfers where from_member_id = ? and kind = 'message_charge') as charges,
             (select count(*) from messages where member_id = ?) as messages,
             (select coalesce(sum(cost), 0) from messages where member_id = ?) as message_cost,
-            (select coalesce(sum(cost), 0) from message_stats_daily where team_id = ?) as rollup_cost`,
-    [memberId, memberId, memberId, memberId, teamId],
+            (select coalesce(sum(cost), 0) from message_stats_daily where team_id = ?) as rollup_cost,
+            (select master_balance from teams where id = ?) + (select sum(balance) from members where team_id = ?)
+              + (select coalesce(sum(amount) filter (where kind in ('message_charge', 'master_message_charge')), 0)
+                      - coalesce(sum(amount) filter (where kind in ('refund', 'master_refund', 'master_topup')), 0)
+                   from transfers where team_id = ?) as drift`,
+    [memberId, memberId, memberId, memberId, teamId, teamId, teamId, teamId],
   );
   return {
     balance: BigInt(row!.balance!),
@@ -214,6 +287,8 @@ async function balances(orm: Awaited<ReturnType<typeof migratedOrm>>, memberId: 
     messages: Number(row!.messages),
     messageCost: BigInt(row!.message_cost!),
     rollupCost: BigInt(row!.rollup_cost!),
+    /** Balances plus charges minus refunds and top-ups: zero when no money was made or lost. */
+    drift: BigInt(row!.drift!),
   };
 }
 
@@ -224,8 +299,13 @@ interface Round {
   service64: LoadResult;
   http64: LoadResult;
   httpNoop64: LoadResult;
+  httpSms1: LoadResult;
+  httpCredit1: LoadResult;
+  httpNoop1: LoadResult;
   serviceRatio: number;
   httpRatio: number;
+  oneCallerRatio: number;
+  httpOfNoop: number;
 }
 
 function fmt(r: LoadResult): string {
@@ -272,7 +352,7 @@ function httpLoadThread(): void {
             const chunks: Buffer[] = [];
             response.on('data', (chunk: Buffer) => chunks.push(chunk));
             response.on('end', () =>
-              response.statusCode === 202
+              response.statusCode! >= 200 && response.statusCode! < 300
                 ? resolve()
                 : reject(
                     new Error(

@@ -8,3 +8,8 @@
 export function withinCreditLimit(balance: bigint, amount: bigint, creditLimit: bigint): boolean {
   return balance - amount >= -creditLimit;
 }
+
+/** The same guard in SQL, for statements that decide it on the rows they lock. */
+export function withinCreditLimitSql(balance: string, amount: string, creditLimit: string): string {
+  return `${balance} - ${amount} >= -${creditLimit}`;
+}

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MemberStatus, Role } from '../members/member.entity.ts';
 import { enqueueJobsFrom } from '../outbox/outbox.ts';
+import type { Orm } from '../platform/database.ts';
 import { postings as postingsCounter } from '../platform/metrics.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll } from '../platform/sql.ts';
 import type { ActingParty } from '../shared/actor.ts';
 import {
@@ -13,7 +15,7 @@ import {
   NotFoundError,
 } from '../shared/errors.ts';
 import { formatMoney, type Micros } from '../shared/money.ts';
-import { withinCreditLimit } from './credit-limit.ts';
+import { withinCreditLimit, withinCreditLimitSql } from './credit-limit.ts';
 import type { TransferKind } from './transfer.entity.ts';
 
 /**
@@ -581,4 +583,162 @@ function isIdempotencyRace(error: unknown): boolean {
 
 function unique(ids: number[]): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/**
+ * The balance guards, in SQL over a locked member row `m` / team row `t`: the rules `refuse`
+ * applies in memory to the locked values of a batch, for the one-statement postings below. A new
+ * guard goes in both.
+ */
+export const SQL_GUARDS = {
+  memberCanPay: (amount: string) => withinCreditLimitSql('m.balance', amount, 'm.credit_limit'),
+  masterCanPay: (amount: string) => withinCreditLimitSql('t.master_balance', amount, 't.credit_limit'),
+};
+
+/**
+ * The writes of ONE posting whose guards held, as CTEs of a larger statement, over a CTE `ok`
+ * of one row (no row: nothing is written) with the columns team_id, member_id, kind, amount,
+ * idempotency_key, request_hash, reason, actor_kind, actor_member_id, via, from_member_id,
+ * to_member_id, master_before, master_after, member_before, member_after (the *_before/_after
+ * of a side the posting does not move are null), level (the member's balance-low level).
+ * The same rows `writePostings` writes for a batch: the balances, the transfer (CTE `transfer`
+ * returns its id and created_at), its audit event and, when the member's balance falls below
+ * its level, the balance-low job.
+ */
+export const SINGLE_POSTING_WRITES = `
+     team_written as (
+       update teams set master_balance = ok.master_after, updated_at = now()
+         from ok where teams.id = ok.team_id and ok.master_after is not null
+     ),
+     member_written as (
+       update members set balance = ok.member_after, updated_at = now()
+         from ok where members.id = ok.member_id and ok.member_after is not null
+     ),
+     transfer as (
+       insert into transfers (team_id, kind, from_member_id, to_member_id, amount, idempotency_key, request_hash,
+                              reason, actor_kind, actor_member_id, via, master_balance_after, member_balance_after,
+                              created_at)
+       select team_id, kind, from_member_id, to_member_id, amount, idempotency_key, request_hash,
+              reason, actor_kind, actor_member_id, via, master_after, member_after, now()
+         from ok
+       returning id, created_at
+     ),
+     audit_written as (
+       insert into audit_events (team_id, actor_kind, actor_member_id, via, action, subject_member_id, details, created_at)
+       select ok.team_id, ok.actor_kind, ok.actor_member_id, ok.via, 'ledger.' || ok.kind, ok.member_id,
+              jsonb_strip_nulls(jsonb_build_object(
+                'amount', ok.amount::text, 'reason', ok.reason,
+                'masterBefore', ok.master_before::text, 'masterAfter', ok.master_after::text,
+                'memberBefore', ok.member_before::text, 'memberAfter', ok.member_after::text,
+                'transferId', transfer.id::text)),
+              now()
+         from ok, transfer
+     ),
+     balance_low_written as (
+       ${
+         enqueueJobsFrom('member.balance_low', {
+           payload:
+             "jsonb_build_object('teamId', ok.team_id, 'memberId', ok.member_id, 'transferId', transfer.id::text)",
+           dedupKey: "'balance-low-' || transfer.id",
+           from: 'ok, transfer where ok.member_before >= ok.level and ok.member_after < ok.level',
+           jobLiteral: true,
+         }).sql
+       }
+     )`;
+
+/** The posting statement, with the team row locked first (its master balance moves) or only read. */
+function singlePostingStatement(lockTeam: boolean): PreparedStatement {
+  return {
+    name: `ledger.post-one.${lockTeam ? 'team-and-member' : 'member'}`,
+    // $1 team, $2 kind, $3 member, $4 amount, $5 key, $6 request hash, $7 reason, $8 actor kind,
+    // $9 actor member, $10 via, $11 roles (null: any), $12 statuses, $13 master sign, $14 side of
+    // the member in the transfer, $15 member sign.
+    text: `with
+     t as materialized (
+       select id, master_balance, credit_limit, currency, low_balance_level from teams where id = $1
+       ${lockTeam ? 'for no key update' : ''}
+     ),
+     m as materialized (
+       select m.id, m.name, m.balance, m.credit_limit,
+              coalesce((select r.threshold from auto_recharge_rules r where r.member_id = m.id), t.low_balance_level)
+                as level
+         from members m join t on t.id = m.team_id
+        where m.id = $3 and ($11::text[] is null or m.role = any($11::text[])) and m.status = any($12::text[])
+          for no key update of m
+     ),
+     ok as materialized (
+       select t.id as team_id, m.id as member_id, $2::text as kind, $4::bigint as amount,
+              $5::text as idempotency_key, $6::text as request_hash, $7::text as reason,
+              $8::text as actor_kind, $9::int as actor_member_id, $10::text as via,
+              case when $14::int < 0 then m.id end as from_member_id,
+              case when $14::int > 0 then m.id end as to_member_id,
+              case when $13::int <> 0 then t.master_balance end as master_before,
+              case when $13::int <> 0 then t.master_balance + $13::int * $4::bigint end as master_after,
+              case when $15::int <> 0 then m.balance end as member_before,
+              case when $15::int <> 0 then m.balance + $15::int * $4::bigint end as member_after,
+              m.level, m.name as member_name, t.currency
+         from t, m
+        where ($15::int >= 0 or ${SQL_GUARDS.memberCanPay('$4::bigint')})
+          and ($13::int >= 0 or ${SQL_GUARDS.masterCanPay('$4::bigint')})
+          and not exists (select 1 from transfers x where x.team_id = t.id and x.idempotency_key = $5::text)
+     ),
+     ${SINGLE_POSTING_WRITES}
+     select transfer.id::text as id, transfer.created_at, ok.master_after::text as master_after,
+            ok.member_after::text as member_after, ok.member_name, ok.currency
+       from ok, transfer`,
+  };
+}
+
+const POST_ONE = { teamAndMember: singlePostingStatement(true), member: singlePostingStatement(false) };
+
+/**
+ * One posting of a member alone, as one statement that is its own transaction: it locks the
+ * team row (when the master balance moves) and then the member, in the lock order, decides the
+ * guards on the locked rows and writes everything `applyPostings` writes — or nothing. Null when
+ * it wrote nothing (a guard refused, the key was used before, the member is not in the team):
+ * the caller then runs the posting through `applyPostings`, which replays or says why.
+ */
+export async function applyPostingAlone(orm: Orm, posting: Posting): Promise<PostingResult | null> {
+  assertWellFormed(posting);
+  if (posting.memberId === null) return null;
+  const flow = FLOWS[posting.kind];
+  const side = flow.member !== 0 ? flow.member : flow.master;
+  const [row] = await runPrepared<{
+    id: string;
+    created_at: Date | string;
+    master_after: string | null;
+    member_after: string | null;
+    member_name: string;
+    currency: string;
+  }>(orm, flow.master !== 0 ? POST_ONE.teamAndMember : POST_ONE.member, [
+    posting.teamId,
+    posting.kind,
+    posting.memberId,
+    posting.amount.toString(),
+    posting.idempotencyKey,
+    hashPosting(posting),
+    posting.reason ?? null,
+    posting.actor.kind,
+    posting.actor.memberId,
+    posting.actor.via,
+    posting.memberRoles ?? null,
+    posting.memberStatuses ?? DEFAULT_STATUSES,
+    flow.master,
+    side,
+    flow.member,
+  ]);
+  if (!row) return null;
+  postingsCounter.inc({ kind: posting.kind, outcome: 'applied' });
+  return {
+    transferId: row.id,
+    kind: posting.kind,
+    amount: posting.amount,
+    memberId: posting.memberId,
+    memberName: row.member_name,
+    currency: row.currency,
+    createdAt: new Date(row.created_at),
+    masterBalance: row.master_after === null ? null : BigInt(row.master_after),
+    memberBalance: row.member_after === null ? null : BigInt(row.member_after),
+    replayed: false,
+  };
 }

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Orm } from '../platform/database.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryOne } from '../platform/sql.ts';
 import type { ActingParty, Actor } from '../shared/actor.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
@@ -64,24 +66,20 @@ export async function loadCaller(em: EntityManager, actor: Actor): Promise<Calle
  * order as with loadCaller then findMemberView, so an unauthorized caller learns nothing.
  */
 export async function loadCallerAndMember(
-  em: EntityManager,
+  orm: Orm,
   actor: Actor,
   ref: MemberRef,
 ): Promise<{ caller: Caller; findMember(): MemberView }> {
   if (actor.kind !== 'member') {
     const caller = nonMemberCaller(actor);
-    const member = await findMemberView(em, callerTeam(caller), ref);
+    const member = await findMemberView(orm.em.fork(), callerTeam(caller), ref);
     return { caller, findMember: () => member };
   }
   const lookup = memberLookup(ref);
-  const row = await queryOne<CallerRow & Partial<Record<`m_${keyof MemberRow}`, unknown>>>(
-    em,
-    `select ${CALLER_COLUMNS}, ${MEMBER_COLUMNS.split(', ')
-      .map((column) => `${column} as m_${column.slice(2)}`)
-      .join(', ')}
-       from members c join teams t on t.id = c.team_id
-       left join members m on m.team_id = c.team_id and ${lookup.where}
-      where c.id = ?`,
+  // Outside any transaction, on the hot path of moving money: prepared, one per kind of reference.
+  const [row] = await runPrepared<CallerRow & Partial<Record<`m_${keyof MemberRow}`, unknown>>>(
+    orm,
+    callerAndMemberStatement(lookup.where),
     [lookup.value, actor.memberId],
   );
   const caller = memberCaller(row, actor);
@@ -97,6 +95,25 @@ export async function loadCallerAndMember(
       return memberViewFromRow(member);
     },
   };
+}
+
+const callerAndMemberStatements = new Map<string, PreparedStatement>();
+
+function callerAndMemberStatement(memberWhere: string): PreparedStatement {
+  let statement = callerAndMemberStatements.get(memberWhere);
+  if (!statement) {
+    statement = {
+      name: `members.caller-and-member.${callerAndMemberStatements.size}`,
+      text: `select ${CALLER_COLUMNS}, ${MEMBER_COLUMNS.split(', ')
+        .map((column) => `${column} as m_${column.slice(2)}`)
+        .join(', ')}
+         from members c join teams t on t.id = c.team_id
+         left join members m on m.team_id = c.team_id and ${memberWhere.replace('?', '$1')}
+        where c.id = $2`,
+    };
+    callerAndMemberStatements.set(memberWhere, statement);
+  }
+  return statement;
 }
 
 function nonMemberCaller(actor: Exclude<Actor, { kind: 'member' }>): Caller {

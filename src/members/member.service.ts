@@ -7,6 +7,7 @@ import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import { type MonthSpend, monthSpendOf } from '../ledger/spending-limits.ts';
 import type { Orm } from '../platform/database.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import { type Actor, systemParty } from '../shared/actor.ts';
@@ -41,6 +42,11 @@ export interface MemberPage {
   page: number;
   limit: number;
 }
+
+const MEMBER_BY_KEY: PreparedStatement = {
+  name: 'members.by-api-key',
+  text: `select ${MEMBER_COLUMNS} from members m where m.api_key_hash = $1`,
+};
 
 export class MemberService {
   readonly #orm: Orm;
@@ -106,11 +112,8 @@ export class MemberService {
   async authenticateApiKey(key: string): Promise<MemberView> {
     const trimmed = key.trim();
     if (!trimmed) throw new UnauthenticatedError('An API key is required');
-    const row = await queryOne<MemberRow>(
-      this.#orm.em.fork(),
-      `select ${MEMBER_COLUMNS} from members m where m.api_key_hash = ?`,
-      [hashSecret(trimmed)],
-    );
+    // Every API request starts here: a prepared statement, planned once per connection.
+    const [row] = await runPrepared<MemberRow>(this.#orm, MEMBER_BY_KEY, [hashSecret(trimmed)]);
     if (!row) throw new UnauthenticatedError('The API key is not valid');
     if (row.status !== 'active') throw new ForbiddenError(`This sub-account is ${row.status}`);
     return memberViewFromRow(row);

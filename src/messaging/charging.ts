@@ -1,10 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { applyPostings, type Posting, type PostingOutcome } from '../ledger/postings.ts';
+import {
+  applyPostings,
+  type Posting,
+  type PostingOutcome,
+  SINGLE_POSTING_WRITES,
+  SQL_GUARDS,
+} from '../ledger/postings.ts';
 import { chargeWithinSpendingLimit } from '../ledger/spending-limits.ts';
 import type { Role } from '../members/member.entity.ts';
-import { enqueueJob } from '../outbox/outbox.ts';
-import { smsCharges } from '../platform/metrics.ts';
+import { enqueueJob, enqueueJobsFrom, withRequestId } from '../outbox/outbox.ts';
+import type { Orm } from '../platform/database.ts';
+import { postings as postingsCounter, smsCharges } from '../platform/metrics.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Channel } from '../shared/actor.ts';
@@ -13,7 +21,8 @@ import type { Micros } from '../shared/money.ts';
 import type { Settled } from '../shared/write-combiner.ts';
 import { rollupUpsertSql, TEAM_DAY_SQL } from '../stats/rollups.ts';
 import type { MessageStatus } from './message.entity.ts';
-import { type PriceEntry, PriceList } from './pricing.ts';
+import { e164Digits } from './phone.ts';
+import { type PriceEntry, PriceList, priceForSql } from './pricing.ts';
 import type { SendRequest } from './send-request.ts';
 import type { SendResult, SentMessage } from './views.ts';
 
@@ -409,4 +418,162 @@ function toSent(row: StoredMessage): SentMessage {
 
 function refused(error: unknown): Settled<SendResult> {
   return { ok: false, error };
+}
+
+/**
+ * Send requests of one member paying from its own balance, charged in ONE statement that is its
+ * own transaction: it locks the member, prices the recipients (`priceForSql`), decides the guard
+ * on the locked row, and writes one posting for all of them (`SINGLE_POSTING_WRITES`: balance,
+ * transfer, audit event, balance-low job), their messages, the statistics rollup and one
+ * dispatch job — or nothing. The same rows, in the same lock order (member, statistics, then
+ * inserts), as `chargeBatch` writes for a request alone or for requests without keys sharing a
+ * posting. The request hash is `hashPosting`'s, written in SQL because the amount is priced there.
+ */
+const CHARGE_TOGETHER: PreparedStatement = {
+  name: 'messaging.charge-together',
+  // $1 member, $2 recipients, $3 their digits, $4 the request of each (0-based), $5 product
+  // default price, $6 transfer key, $7 reason, $8 via; per request: $9 text, $10 sender id,
+  // $11 encoding, $12 parts, $13 request key; $14 provider, $15 what the dispatch job's payload
+  // carries besides the message ids.
+  text: `with
+     m as materialized (
+       select m.id, m.team_id, m.name, m.balance, m.credit_limit, t.currency,
+              coalesce((select r.threshold from auto_recharge_rules r where r.member_id = m.id), t.low_balance_level)
+                as level
+         from members m join teams t on t.id = m.team_id
+        where m.id = $1 and m.status = 'active' and m.role <> 'owner' and not m.shares_master_balance
+          -- A monthly spending limit is guarded by chargeBatch (src/ledger/spending-limits.ts).
+          and not exists (select 1 from spending_limits l where l.member_id = m.id)
+          for no key update of m
+     ),
+     requests as (
+       select q.n - 1 as req, q.body, q.sender_id, q.encoding, q.parts, q.request_key
+         from unnest($9::text[], $10::text[], $11::text[], $12::int[], $13::text[])
+                with ordinality as q(body, sender_id, encoding, parts, request_key, n)
+     ),
+     priced as materialized (
+       select nextval('messages_id_seq') as id, x.*, x.unit_price * x.parts as cost
+         from (select r.ord, r.recipient, r.req, q.parts,
+                      (row_number() over (partition by r.req order by r.ord) - 1)::int as request_index,
+                      coalesce(${priceForSql('m.team_id', 'r.digits')}, $5::bigint) as unit_price
+                 from m, unnest($2::text[], $3::text[], $4::int[]) with ordinality as r(recipient, digits, req, ord)
+                 join requests q on q.req = r.req) x
+        order by x.ord
+     ),
+     total as (select sum(cost) as amount from priced),
+     ok as materialized (
+       select m.team_id, m.id as member_id, 'message_charge'::text as kind, total.amount,
+              $6::text as idempotency_key,
+              encode(sha256(convert_to(format('[%s,"message_charge",%s,"%s"]', m.team_id, m.id, total.amount), 'UTF8')),
+                     'hex') as request_hash,
+              $7::text as reason, 'member'::text as actor_kind, m.id as actor_member_id, $8::text as via,
+              m.id as from_member_id, null::int as to_member_id,
+              null::bigint as master_before, null::bigint as master_after,
+              m.balance as member_before, m.balance - total.amount as member_after, m.level,
+              m.name as member_name, m.currency
+         from m, total
+        where ${SQL_GUARDS.memberCanPay('total.amount')}
+          and not exists (select 1 from transfers x where x.team_id = m.team_id and x.idempotency_key = $6::text)
+     ),
+     ${SINGLE_POSTING_WRITES},
+     written as (
+       insert into messages (id, team_id, member_id, recipient, body, sender_id, encoding, parts, unit_price, cost,
+                             status, provider, request_key, request_index, charge_transfer_id, created_at)
+       select p.id, ok.team_id, ok.member_id, p.recipient, q.body, q.sender_id, q.encoding, p.parts, p.unit_price,
+              p.cost, 'queued', $14::text, q.request_key, p.request_index, transfer.id, now()
+         from ok, transfer, priced p join requests q on q.req = p.req
+        order by p.id
+       returning id
+     ),
+     rollup as (
+       ${rollupUpsertSql(
+         `select ok.member_id, ${TEAM_DAY_SQL('now()', 'ok.team_id')}, ok.team_id, count(*), sum(p.parts), sum(p.cost), 0, 0, 0
+            from ok, priced p group by ok.member_id, ok.team_id`,
+       )}
+     ),
+     dispatch as (
+       ${
+         enqueueJobsFrom('message.dispatch', {
+           payload: "jsonb_build_object('messageIds', jsonb_agg(id::text order by id)) || $15::jsonb",
+           dedupKey: "'message-dispatch-' || min(id)",
+           from: 'written having count(*) > 0',
+           jobLiteral: true,
+         }).sql
+       }
+     )
+     select transfer.id::text as transfer_id, ok.member_after::text as balance, ok.currency,
+            (select jsonb_agg(jsonb_build_object('id', p.id::text, 'req', p.req, 'index', p.request_index,
+                                                 'cost', p.cost::text) order by p.ord)
+               from priced p) as messages
+       from ok, transfer`,
+};
+
+/**
+ * Charges a request alone, or requests without idempotency keys together, with CHARGE_TOGETHER.
+ * Null when it charged nothing — the sender is the owner or shares the master balance, is not
+ * active, the balance does not cover them all, or the key was used before: `chargeBatch` then
+ * charges, replays or refuses each, and says why. Requests with keys each need a posting of
+ * their own (a retry finds it by its key), so they are left to `chargeBatch` when not alone.
+ */
+export async function chargeTogether(
+  orm: Orm,
+  batch: readonly ChargeRequest[],
+  settings: ChargeSettings,
+): Promise<Settled<SendResult>[] | null> {
+  if (batch.length > 1 && batch.some((r) => r.idempotencyKey !== null)) return null;
+  const recipients = batch.flatMap((r) => r.recipients);
+  const first = batch[0]!;
+  const [row] = await runPrepared<{
+    transfer_id: string;
+    balance: string;
+    currency: string;
+    messages: { id: string; req: number; index: number; cost: string }[];
+  }>(orm, CHARGE_TOGETHER, [
+    first.memberId,
+    recipients,
+    recipients.map(e164Digits),
+    batch.flatMap((r, req) => r.recipients.map(() => req)),
+    settings.productDefaultPrice.toString(),
+    chargeKey(first.memberId, batch.length === 1 ? first.idempotencyKey : null),
+    `${recipients.length} SMS`,
+    first.via,
+    batch.map((r) => r.text),
+    batch.map((r) => r.senderId),
+    batch.map((r) => r.segmentation.encoding),
+    batch.map((r) => r.segmentation.parts),
+    batch.map((r) => r.idempotencyKey),
+    settings.provider,
+    JSON.stringify(withRequestId({})),
+  ]);
+  if (!row) return null;
+  smsCharges.inc({ kind: 'member', outcome: 'charged' }, batch.length);
+  postingsCounter.inc({ kind: 'message_charge', outcome: 'applied' });
+  const sent: SentMessage[][] = batch.map(() => []);
+  const costs: Micros[] = batch.map(() => 0n);
+  for (const m of row.messages) {
+    const cost = BigInt(m.cost);
+    costs[m.req]! += cost;
+    sent[m.req]![m.index] = {
+      id: m.id,
+      to: batch[m.req]!.recipients[m.index]!,
+      parts: batch[m.req]!.segmentation.parts,
+      cost,
+      status: 'queued',
+    };
+  }
+  // The balance after each request, as if they had been charged one after the other.
+  let balance = BigInt(row.balance) + costs.reduce((sum, c) => sum + c, 0n);
+  return batch.map((request, req) => {
+    balance -= costs[req]!;
+    return {
+      ok: true,
+      value: {
+        balance,
+        currency: row.currency,
+        encoding: request.segmentation.encoding,
+        replayed: false,
+        messages: sent[req]!,
+      },
+    };
+  });
 }

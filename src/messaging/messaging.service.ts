@@ -2,11 +2,12 @@ import type { SmsConfig } from '../config.ts';
 import { retryingIdempotencyRace } from '../ledger/postings.ts';
 import type { Logger } from '../logger.ts';
 import type { Orm } from '../platform/database.ts';
+import { retryingDeadlocks } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { type Micros, parseAmount } from '../shared/money.ts';
-import { WriteCombiner } from '../shared/write-combiner.ts';
-import { type ChargeRequest, chargeBatch } from './charging.ts';
+import { type Settled, WriteCombiner } from '../shared/write-combiner.ts';
+import { type ChargeRequest, chargeBatch, chargeTogether } from './charging.ts';
 import { MessageDelivery } from './delivery.ts';
 import { type LogFilters, MessageLog } from './message-log.ts';
 import { PriceList, type PriceListView } from './price-list.ts';
@@ -48,11 +49,16 @@ export class MessagingService {
     this.#log = new MessageLog(orm);
     this.#prices = new PriceList(orm, settings.defaultPrice);
     this.#delivery = new MessageDelivery(orm, settings, this.#logger);
-    const charge = (memberId: number, batch: ChargeRequest[]) =>
-      chargeBatch(this.#orm.em.fork(), memberId, batch, {
-        provider: this.#settings.provider.name,
-        productDefaultPrice: this.#settings.defaultPrice,
-      });
+    const chargeSettings = {
+      provider: this.#settings.provider.name,
+      productDefaultPrice: this.#settings.defaultPrice,
+    };
+    const charge = async (memberId: number, batch: ChargeRequest[]): Promise<Settled<SendResult>[]> => {
+      // A request alone, or requests without keys, are one statement; when that charges nothing,
+      // the batch path charges what the balance covers one by one, replays, or says why.
+      const together = await retryingDeadlocks(() => chargeTogether(this.#orm, batch, chargeSettings));
+      return together ?? chargeBatch(this.#orm.em.fork(), memberId, batch, chargeSettings);
+    };
     this.#charges = new WriteCombiner(
       (memberId, batch) => retryingIdempotencyRace(() => charge(memberId, batch)),
       { maxWeight: MAX_MESSAGES_PER_CHARGE, weight: (r) => r.recipients.length },

@@ -62,3 +62,14 @@ export function parsePrefix(input: unknown, field = 'prefix'): string {
   }
   return digits;
 }
+
+/**
+ * `PriceList.priceFor` in SQL, for a statement that prices what it charges: the team's price
+ * with the longest prefix of `digits` (the empty default prefix matches everything), or null
+ * where the team has none (the product default applies).
+ */
+export function priceForSql(teamId: string, digits: string): string {
+  return `(select p.price from message_prices p
+            where p.team_id = ${teamId} and starts_with(${digits}, p.prefix)
+            order by length(p.prefix) desc limit 1)`;
+}

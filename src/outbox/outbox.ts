@@ -37,18 +37,26 @@ export async function enqueueJob<J extends JobName>(
  */
 export function enqueueJobsFrom<J extends JobName>(
   job: J,
-  select: { payload: string; dedupKey: string; from: string },
-): { sql: string; params: [J] } {
+  select: {
+    payload: string;
+    dedupKey: string;
+    from: string;
+    /** The job name written into the SQL (a prepared statement's constant) instead of a parameter. */
+    jobLiteral?: boolean;
+  },
+): { sql: string; params: [J] | [] } {
+  // Job names are our own identifiers ([a-z._]), never input, so they are safe as a literal.
+  const name = select.jobLiteral ? `'${job}'` : '?';
   return {
     sql: `insert into ${OUTBOX_COLUMNS}
-       select ?, ${select.payload}, ${select.dedupKey}, now(), now()
+       select ${name}, ${select.payload}, ${select.dedupKey}, now(), now()
          from ${select.from}`,
-    params: [job],
+    params: select.jobLiteral ? [] : [job],
   };
 }
 
 /** The job takes the id of the request that caused it along, for the log lines it writes. */
-function withRequestId(payload: Record<string, unknown>): Record<string, unknown> {
+export function withRequestId(payload: Record<string, unknown>): Record<string, unknown> {
   const request = currentRequest();
   return request ? { ...payload, [REQUEST_ID_FIELD]: request.requestId } : payload;
 }

@@ -12,14 +12,22 @@ const ATTEMPTS = 6;
  * and `work` runs whole again with the same inputs and idempotency keys, so the caller sees one
  * answer — never the deadlock.
  */
-export async function transact<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+export function transact<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  return retryingDeadlocks(() => em.transactional(work));
+}
+
+/**
+ * The same net for a transaction that is one statement (see platform/prepared.ts): `attempt`
+ * must be whole, so running it again is running the transaction again.
+ */
+export async function retryingDeadlocks<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
     try {
-      return await em.transactional(work);
+      return await attempt();
     } catch (error) {
-      if (attempt >= ATTEMPTS || !isDeadlock(error)) throw error;
+      if (n >= ATTEMPTS || !isDeadlock(error)) throw error;
       // Apart, so the two victims do not meet again on the same rows at the same moment.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * n));
     }
   }
 }
