@@ -121,6 +121,15 @@ describe('the native API for credit requests', () => {
     expect((await api.call('GET', `/credit-requests/${others[1]}`, a.user.apiKey)).status).toBe(404);
     const badStatus = await api.call('GET', '/credit-requests?status=maybe', a.owner.apiKey);
     expect(badStatus.status).toBe(422);
+    const badCursor = await api.call('GET', '/credit-requests?cursor=Ek85t', a.owner.apiKey);
+    expect({ status: badCursor.status, error: badCursor.json.error }).toEqual({
+      status: 422,
+      error: {
+        code: 'validation',
+        field: 'cursor',
+        message: 'cursor must be the next_cursor of an earlier page',
+      },
+    });
   });
 
   it('is described in the OpenAPI document generated from its schemas', () => {

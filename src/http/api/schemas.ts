@@ -36,7 +36,8 @@ export const cursorQuery = z
   .string({ error: 'cursor must be given once, as text' })
   .regex(/^\d{1,19}$/, { error: 'cursor must be the next_cursor of an earlier page' })
   // Ids are PostgreSQL bigints: a cursor past the largest can only be made up.
-  .refine((cursor) => BigInt(cursor) <= 9_223_372_036_854_775_807n, {
+  // zod runs this check even after the regex failed: a cursor that is not digits is left to it.
+  .refine((cursor) => !/^\d{1,19}$/.test(cursor) || BigInt(cursor) <= 9_223_372_036_854_775_807n, {
     error: 'cursor must be the next_cursor of an earlier page',
   })
   .optional()
