@@ -16,6 +16,25 @@ export interface SlackCall {
   at?: number;
 }
 
+/** A file uploaded through `files.getUploadURLExternal`, the upload URL and `files.completeUploadExternal`. */
+export interface FakeSlackFile {
+  id: string;
+  filename: string;
+  /** The length announced to files.getUploadURLExternal. */
+  length: number;
+  /** The bytes POSTed to the upload URL; undefined until they arrive. */
+  content: Buffer | undefined;
+  /** The `content-length` header of the upload. */
+  contentLength: number | undefined;
+  /** Set by files.completeUploadExternal. */
+  title?: string;
+  channel?: string;
+  initialComment?: string;
+  completed: boolean;
+  /** The token that asked for the upload URL. */
+  token: string | undefined;
+}
+
 export interface FakeSlackUser {
   name: string;
   email?: string;
@@ -55,13 +74,15 @@ export class FakeSlack {
    * FakeSocketMode); unset, the method fails as it does for an app without Socket Mode.
    */
   socketModeUrl: string | undefined;
+  /** Files uploaded to the fake, by id. */
+  readonly files = new Map<string, FakeSlackFile>();
   /** The bot tokens the fake's OAuth issued, by token. */
   readonly tokens = new Map<string, IssuedToken>();
   /** Who approves the next visit to `/oauth/v2/authorize` (`approveInstall`). */
   private readonly approvals: FakeWorkspace[] = [];
   private readonly codes = new Map<string, { workspace: FakeWorkspace; redirectUri: string | undefined }>();
   private readonly refreshTokens = new Map<string, FakeWorkspace>();
-  /** Tokens whose chat.* calls answer HTTP 429 until the time given (ms). */
+  /** Tokens whose chat.* and files.* calls answer HTTP 429 until the time given (ms). */
   private readonly throttled = new Map<string, { untilMs: number; retryAfterS: number }>();
   private readonly failures = new Map<string, string[]>();
   private readonly waiters = new Set<() => void>();
@@ -100,7 +121,7 @@ export class FakeSlack {
     for (const issued of this.tokens.values()) if (issued.workspace.teamId === teamId) issued.revoked = true;
   }
 
-  /** chat.postMessage / chat.update with `token` answer HTTP 429 (Retry-After) until `untilMs`. */
+  /** chat.* and files.* calls with `token` answer HTTP 429 (Retry-After) until `untilMs`. */
   throttle(token: string, untilMs: number, retryAfterS = 1): void {
     this.throttled.set(token, { untilMs, retryAfterS });
   }
@@ -112,6 +133,11 @@ export class FakeSlack {
 
   callsTo(method: string): SlackCall[] {
     return this.calls.filter((call) => call.method === method);
+  }
+
+  /** The completed uploads shared in `channel` (a DM's id is `D` + the user's id), oldest first. */
+  filesIn(channel: string): FakeSlackFile[] {
+    return [...this.files.values()].filter((file) => file.completed && file.channel === channel);
   }
 
   /** Replies posted to one response_url, in order. */
@@ -186,8 +212,13 @@ export class FakeSlack {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
+    const uploadMatch = /^\/upload\/(F\w+)$/.exec(url.pathname);
+    if (uploadMatch) {
+      this.receiveUpload(uploadMatch[1]!, Buffer.concat(chunks), req, res);
+      return;
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
     const args = parseBody(raw, req.headers['content-type'] ?? '');
 
     const respondMatch = /^\/respond\/(.+)$/.exec(url.pathname);
@@ -202,7 +233,7 @@ export class FakeSlack {
     }
     const method = url.pathname.replace(/^\/api\//, '');
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? args.token;
-    const throttle = token && method.startsWith('chat.') ? this.throttled.get(token) : undefined;
+    const throttle = token && /^(chat|files)\./.test(method) ? this.throttled.get(token) : undefined;
     if (throttle && throttle.untilMs > Date.now()) {
       const body = { ok: false, error: 'ratelimited' };
       this.record({ method, args, token, response: body });
@@ -218,6 +249,59 @@ export class FakeSlack {
       : (this.refuseToken(method, token) ?? this.answer(method, args, token));
     this.record({ method, args, token, response: body });
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  /** Slack's upload URL: takes the bytes (raw, as teamops sends them) for a file it handed out. */
+  private receiveUpload(id: string, bytes: Buffer, req: IncomingMessage, res: ServerResponse): void {
+    const file = this.files.get(id);
+    this.record({ method: 'upload', args: { file_id: id, length: bytes.length }, token: undefined });
+    if (!file || file.content !== undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such upload');
+      return;
+    }
+    file.content = bytes;
+    const declared = req.headers['content-length'];
+    file.contentLength = declared === undefined ? undefined : Number(declared);
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
+  }
+
+  private uploadUrl(args: Record<string, any>, token: string | undefined): Record<string, unknown> {
+    const length = Number(args.length);
+    if (!args.filename) return { ok: false, error: 'invalid_arguments' };
+    if (!Number.isInteger(length) || length <= 0) return { ok: false, error: 'invalid_arguments' };
+    const id = `F${String(++this.sequence).padStart(9, '0')}`;
+    this.files.set(id, {
+      id,
+      filename: String(args.filename),
+      length,
+      content: undefined,
+      contentLength: undefined,
+      completed: false,
+      token,
+    });
+    return { ok: true, upload_url: `http://127.0.0.1:${this.port}/upload/${id}`, file_id: id };
+  }
+
+  /** Like Slack: every file must have its bytes, of the announced length, before it is shared. */
+  private completeUpload(args: Record<string, any>): Record<string, unknown> {
+    const entries = Array.isArray(args.files) ? (args.files as { id: string; title?: string }[]) : [];
+    if (entries.length === 0) return { ok: false, error: 'invalid_arguments' };
+    const files = entries.map((entry) => this.files.get(entry.id));
+    if (files.some((file) => !file || file.content === undefined || file.completed))
+      return { ok: false, error: 'file_not_found' };
+    if (files.some((file) => file!.content!.length !== file!.length))
+      return { ok: false, error: 'file_upload_size_mismatch' };
+    entries.forEach((entry, i) => {
+      const file = files[i]!;
+      file.completed = true;
+      file.title = entry.title ?? file.filename;
+      if (args.channel_id) file.channel = String(args.channel_id);
+      if (args.initial_comment) file.initialComment = String(args.initial_comment);
+    });
+    return {
+      ok: true,
+      files: files.map((file) => ({ id: file!.id, title: file!.title, name: file!.filename })),
+    };
   }
 
   /** Slack's authorize page, once the installer clicked "Allow": back to the app with a code. */
@@ -289,7 +373,7 @@ export class FakeSlack {
       ok: true,
       app_id: 'A0TEAMOPS',
       authed_user: { id: workspace.installerUserId },
-      scope: 'commands,chat:write,chat:write.public,users:read,users:read.email,im:write',
+      scope: 'commands,chat:write,chat:write.public,users:read,users:read.email,im:write,files:write',
       token_type: 'bot',
       bot_user_id: `UBOT${workspace.teamId}`,
       team: { id: workspace.teamId, name: workspace.teamName },
@@ -359,6 +443,8 @@ export class FakeSlack {
       'views.push': (a) => ({ ok: true, view: { id: `V${++this.sequence}`, ...a.view } }),
       'views.update': (a) => ({ ok: true, view: { id: a.view_id ?? `V${++this.sequence}`, ...a.view } }),
       'views.publish': (a) => ({ ok: true, view: { id: `V${++this.sequence}`, ...a.view } }),
+      'files.getUploadURLExternal': (a, t) => this.uploadUrl(a, t),
+      'files.completeUploadExternal': (a) => this.completeUpload(a),
       'conversations.open': (a) => ({ ok: true, channel: { id: `D${String(a.users).split(',')[0]}` } }),
       'users.info': (a) => {
         const user = this.users.get(a.user);

@@ -34,6 +34,8 @@ const METHOD_SCOPES: Record<string, string | null> = {
   'chat.postMessage': 'chat:write',
   'chat.update': 'chat:write',
   'conversations.open': 'im:write',
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
   'users.info': 'users:read',
   'views.open': null,
   'views.push': null,

@@ -10,4 +10,5 @@ export const BOT_SCOPES = [
   'users:read',
   'users:read.email',
   'im:write',
+  'files:write',
 ] as const;
