@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { MemberService } from './members/member.service.ts';
 import { MessagingService, messagingSettings } from './messaging/messaging.service.ts';
 import type { Orm } from './platform/database.ts';
+import { StatementService } from './statements/statement.service.ts';
 import { StatsService } from './stats/stats.service.ts';
 import { TeamService } from './teams/team.service.ts';
 
@@ -25,6 +26,7 @@ export interface Services {
   messaging: MessagingService;
   stats: StatsService;
   digests: DigestService;
+  statements: StatementService;
 }
 
 /**
@@ -37,10 +39,16 @@ export function createServices(
   options: { sms?: SmsConfig; logger?: Logger; serverSecret?: string } = {},
 ): Services {
   const logger = options.logger ?? createLogger('silent');
+  const ledger = new LedgerService(orm);
+  const messaging = new MessagingService(
+    orm,
+    messagingSettings(options.sms ?? loadConfig({}).sms, logger),
+    logger,
+  );
   return {
     teams: new TeamService(orm),
     members: new MemberService(orm),
-    ledger: new LedgerService(orm),
+    ledger,
     autoRecharge: new AutoRechargeService(orm),
     invitations: new InvitationService(
       orm,
@@ -49,13 +57,10 @@ export function createServices(
     ),
     approvals: new ApprovalService(orm),
     audit: new AuditService(orm),
-    messaging: new MessagingService(
-      orm,
-      messagingSettings(options.sms ?? loadConfig({}).sms, logger),
-      logger,
-    ),
+    messaging,
     stats: new StatsService(orm),
     digests: new DigestService(orm),
+    statements: new StatementService(orm, ledger, messaging),
   };
 }
 

@@ -4,6 +4,7 @@ import { type Mailer, sendEmailJob } from '../src/mail/mailer.ts';
 import type { QueueJob, Queues } from '../src/platform/queue.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
 import { postOnce, type SlackPoster } from '../src/slack/outbound/slack-poster.ts';
+import { sendStatementDm } from '../src/slack/outbound/statement-dm.ts';
 
 export interface WorkerDeps extends AppDeps {
   queues: Queues;
@@ -29,6 +30,7 @@ export const processors: { [J in JobName]: Processor<J> } = {
   'member.balance_low': (deps, payload, job) =>
     deps.services.autoRecharge.handleBalanceLow(payload, job.id, deps.logger),
   'slack.post': (deps, payload, job) => postOnce(deps.orm, deps.slack, payload, job.id),
+  'statement.export': (deps, payload, job) => sendStatementDm(deps, payload, job.id),
   'digest.schedule': (deps, payload) => deps.services.digests.syncSchedule(payload, deps.queues),
   'digest.send': (deps, payload, job) => deps.services.digests.send(payload, job, deps.queues),
   // A message is handed over only while queued; on the last attempt, messages the provider still

@@ -4,6 +4,7 @@ import type { AnyEndpoint, ErrorStatus } from './endpoint.ts';
 import { endpoints as members } from './members.routes.ts';
 import { endpoints as messaging } from './messaging.routes.ts';
 import { ApiError } from './schemas.ts';
+import { endpoints as statements } from './statements.routes.ts';
 import { endpoints as stats } from './stats.routes.ts';
 import { endpoints as teamAdmin } from './team-admin.routes.ts';
 
@@ -31,7 +32,13 @@ export interface Operation {
 export type PathItem = Partial<Record<HttpMethod, Operation>>;
 
 /** Every operation of the native API, in the order they are registered. */
-export const API_ENDPOINTS: readonly AnyEndpoint[] = [...members, ...teamAdmin, ...messaging, ...stats];
+export const API_ENDPOINTS: readonly AnyEndpoint[] = [
+  ...members,
+  ...teamAdmin,
+  ...messaging,
+  ...stats,
+  ...statements,
+];
 
 const ERROR_DESCRIPTIONS: Record<'401' | ErrorStatus | '405' | '415' | '429', string> = {
   '401': 'No API key, or a key that is not valid',
@@ -115,7 +122,11 @@ function operation(e: AnyEndpoint, components: Components): Operation {
       description: spec.description,
       ...(spec.replayed ? { headers: REPLAYED_HEADER } : {}),
       ...(spec.schema
-        ? { content: { 'application/json': { schema: components.convert(spec.schema, 'output') } } }
+        ? {
+            content: {
+              [spec.mediaType ?? 'application/json']: { schema: components.convert(spec.schema, 'output') },
+            },
+          }
         : {}),
     };
   }
