@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { MemberService } from './members/member.service.ts';
 import { MessagingService, messagingSettings } from './messaging/messaging.service.ts';
 import type { Orm } from './platform/database.ts';
+import { StatementService } from './statements/statement.service.ts';
 import { ChartService } from './stats/chart.service.ts';
 import { StatsService } from './stats/stats.service.ts';
 import { TeamService } from './teams/team.service.ts';
@@ -31,6 +32,7 @@ export interface Services {
   charts: ChartService;
   digests: DigestService;
   spendingLimits: SpendingLimitService;
+  statements: StatementService;
 }
 
 /**
@@ -44,10 +46,16 @@ export function createServices(
 ): Services {
   const logger = options.logger ?? createLogger('silent');
   const stats = new StatsService(orm);
+  const ledger = new LedgerService(orm);
+  const messaging = new MessagingService(
+    orm,
+    messagingSettings(options.sms ?? loadConfig({}).sms, logger),
+    logger,
+  );
   return {
     teams: new TeamService(orm),
     members: new MemberService(orm),
-    ledger: new LedgerService(orm),
+    ledger,
     autoRecharge: new AutoRechargeService(orm),
     invitations: new InvitationService(
       orm,
@@ -57,15 +65,12 @@ export function createServices(
     approvals: new ApprovalService(orm),
     creditRequests: new CreditRequestService(orm),
     audit: new AuditService(orm),
-    messaging: new MessagingService(
-      orm,
-      messagingSettings(options.sms ?? loadConfig({}).sms, logger),
-      logger,
-    ),
+    messaging,
     stats,
     charts: new ChartService(orm, stats),
     digests: new DigestService(orm),
     spendingLimits: new SpendingLimitService(orm),
+    statements: new StatementService(orm, ledger, messaging),
   };
 }
 

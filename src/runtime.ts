@@ -7,6 +7,7 @@ import * as creditRequestsRoutes from './http/api/credit-requests.routes.ts';
 import * as membersRoutes from './http/api/members.routes.ts';
 import * as messagingRoutes from './http/api/messaging.routes.ts';
 import { mountOpenApiDocument } from './http/api/openapi.ts';
+import * as statementsRoutes from './http/api/statements.routes.ts';
 import * as statsRoutes from './http/api/stats.routes.ts';
 import * as teamAdminRoutes from './http/api/team-admin.routes.ts';
 import { mountSmsTo } from './http/compat/smsto.ts';
@@ -104,7 +105,14 @@ export async function startRuntime(
     if (options.web) {
       let slack: SlackHandle | undefined;
       const app = createHttpApp(deps, {
-        apiRoutes: [membersRoutes, teamAdminRoutes, creditRequestsRoutes, messagingRoutes, statsRoutes],
+        apiRoutes: [
+          membersRoutes,
+          teamAdminRoutes,
+          creditRequestsRoutes,
+          messagingRoutes,
+          statsRoutes,
+          statementsRoutes,
+        ],
         mounts: [
           // Slack first: Bolt checks signatures over the raw body, before any body parser.
           (express) => {

@@ -6,6 +6,7 @@ import { uploadChartOnce } from '../src/slack/outbound/chart-upload.ts';
 import { postCreditRequest } from '../src/slack/outbound/credit-request-post.ts';
 import { sendInvitationDm } from '../src/slack/outbound/invitation-dm.ts';
 import { postOnce, type SlackPoster } from '../src/slack/outbound/slack-poster.ts';
+import { sendStatementDm } from '../src/slack/outbound/statement-dm.ts';
 
 export interface WorkerDeps extends AppDeps {
   queues: Queues;
@@ -34,6 +35,7 @@ export const processors: { [J in JobName]: Processor<J> } = {
   'credit_request.post': (deps, payload) =>
     postCreditRequest(deps.services.creditRequests, deps.slack, payload),
   'credit_request.expire': (deps, payload) => deps.services.creditRequests.expire(payload.requestId),
+  'statement.export': (deps, payload, job) => sendStatementDm(deps, payload, job.id),
   'digest.schedule': (deps, payload) => deps.services.digests.syncSchedule(payload, deps.queues),
   'digest.send': (deps, payload, job) => deps.services.digests.send(payload, job, deps.queues),
   'stats.chart': (deps, payload, job) => uploadChartOnce(deps, payload, job.id),

@@ -63,6 +63,11 @@ export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const { status, body } = describeError(error);
     if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    // A streamed body (a CSV statement) failed halfway: cut it short rather than let it look complete.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     // RFC 9110: a 401 names the scheme that would work.
     if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="teamops"');
     res.status(status).json(body);

@@ -94,6 +94,31 @@ export const jobs = {
     attempts: 10,
     backoffMs: 5_000,
   },
+  /**
+   * `/team export`: the statement as a CSV file in the requester's DM with the app. `memberId` is
+   * the requester, whose rights the statement is made with; `member` (a member ref) narrows it.
+   */
+  'statement.export': {
+    queue: 'slack',
+    payload: z.object({
+      teamId: id,
+      memberId: id,
+      slackUserId: z.string().min(1),
+      kind: z.enum(['transfers', 'messages']),
+      member: z
+        .union([
+          z.object({ id }),
+          z.object({ email: z.string() }),
+          z.object({ slackUserId: z.string() }),
+          z.object({ keyId: z.string() }),
+        ])
+        .nullable(),
+      from: z.string().nullable(),
+      to: z.string().nullable(),
+    }),
+    attempts: 8,
+    backoffMs: 5_000,
+  },
   /** The team's digest settings changed: bring its job scheduler in line with them. */
   'digest.schedule': { queue: 'digests', payload: z.object({ teamId: id }), attempts: 10, backoffMs: 2_000 },
   /** Built by the team's job scheduler at the configured time. */

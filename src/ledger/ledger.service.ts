@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   callerTeam,
   loadCaller,
@@ -8,8 +9,9 @@ import {
 } from '../members/access.ts';
 import { findMember, type MemberRef } from '../members/lookups.ts';
 import type { MemberView } from '../members/views.ts';
+import { parseRange } from '../messaging/message-log.ts';
 import type { Orm } from '../platform/database.ts';
-import { queryAll } from '../platform/sql.ts';
+import { queryAll, streamRows } from '../platform/sql.ts';
 import { retryingDeadlocks, transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.ts';
@@ -261,16 +263,7 @@ export class LedgerService {
     const limit = pagingNumber(input.limit, 'limit', 50, 1, 200);
     const before = input.before ? requireCursor(input.before) : null;
     const em = this.#orm.em.fork();
-    const caller = await loadCaller(em, actor);
-    const teamId = callerTeam(caller);
-    let memberId: number | null = null;
-    if (input.member) {
-      const member = await findMember(em, teamId, input.member);
-      requireSelfOrManager(caller, member, "see other members' transfers");
-      memberId = member.id;
-    } else if (caller.kind === 'member' && caller.member.role === 'user') {
-      memberId = caller.member.id;
-    }
+    const { teamId, memberId } = await this.#historyScope(em, actor, input.member);
     const rows = await queryAll<TransferRow>(
       em,
       memberId === null
@@ -285,6 +278,72 @@ export class LedgerService {
     );
     return rows.map(toTransferView);
   }
+
+  /**
+   * The transfers `history` would show, oldest first, between two dates, with the members' names:
+   * read through a database cursor in batches as the consumer takes them, so a statement of any
+   * length holds a batch or two in memory. Who may see what is checked before this resolves; the rows come after.
+   */
+  async statement(
+    actor: Actor,
+    input: { member?: MemberRef | null; from?: string | Date | null; to?: string | Date | null } = {},
+  ): Promise<AsyncIterable<StatementTransfer[]>> {
+    const em = this.#orm.em.fork();
+    const { teamId, memberId } = await this.#historyScope(em, actor, input.member);
+    const range = parseRange(input.from, input.to);
+    const during =
+      'and (?::timestamptz is null or x.created_at >= ?) and (?::timestamptz is null or x.created_at < ?)';
+    const dates = [range.from, range.from, range.to, range.to];
+    // A member's transfers are two ordered index scans merged, so the first row comes at once.
+    const sql = `select x.id, x.kind, x.amount, x.from_member_id, f.name as from_member_name, x.to_member_id,
+              t.name as to_member_name, x.reason, x.actor_member_id, x.via, x.master_balance_after,
+              x.member_balance_after, x.created_at
+         from (${
+           memberId === null
+             ? `select * from transfers x where x.team_id = ? ${during}`
+             : `select * from transfers x where x.from_member_id = ? ${during}
+                union all
+                select * from transfers x where x.to_member_id = ? ${during}`
+         }) x
+         left join members f on f.id = x.from_member_id
+         left join members t on t.id = x.to_member_id
+        order by x.id`;
+    const params = memberId === null ? [teamId, ...dates] : [memberId, ...dates, memberId, ...dates];
+    return streamRows<StatementTransferRow, StatementTransfer>(em, sql, params, (row) => ({
+      ...toTransferView(row),
+      fromMemberName: row.from_member_name,
+      toMemberName: row.to_member_name,
+    }));
+  }
+
+  /** Which transfers the caller may see: a member's own, or the whole team's (or one member's) for managers. */
+  async #historyScope(
+    em: EntityManager,
+    actor: Actor,
+    ref: MemberRef | null | undefined,
+  ): Promise<{ teamId: number; memberId: number | null }> {
+    const caller = await loadCaller(em, actor);
+    const teamId = callerTeam(caller);
+    if (ref) {
+      const member = await findMember(em, teamId, ref);
+      requireSelfOrManager(caller, member, "see other members' transfers");
+      return { teamId, memberId: member.id };
+    }
+    if (caller.kind === 'member' && caller.member.role === 'user')
+      return { teamId, memberId: caller.member.id };
+    return { teamId, memberId: null };
+  }
+}
+
+/** A transfer in a statement: the members named as well as numbered. */
+export interface StatementTransfer extends TransferView {
+  fromMemberName: string | null;
+  toMemberName: string | null;
+}
+
+interface StatementTransferRow extends TransferRow {
+  from_member_name: string | null;
+  to_member_name: string | null;
 }
 
 interface TransferRow {

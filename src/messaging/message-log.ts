@@ -1,7 +1,8 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { callerTeam, isManager, loadCaller, requireManager } from '../members/access.ts';
 import { findMemberView, type MemberRef } from '../members/lookups.ts';
 import type { Orm } from '../platform/database.ts';
-import { queryAll, queryOne } from '../platform/sql.ts';
+import { queryAll, queryOne, streamRows } from '../platform/sql.ts';
 import type { Actor } from '../shared/actor.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { requireValidText } from '../shared/text.ts';
@@ -31,6 +32,8 @@ export interface LogFilters {
 const LOG_PAGE_DEFAULT = 50;
 const LOG_PAGE_MAX = 200;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const LOG_COLUMNS = `m.id::text as id, m.member_id, mb.name as member_name, m.recipient, m.body, m.sender_id,
+  m.encoding, m.parts, m.unit_price, m.cost, m.status, m.error, m.refunded_at, m.created_at, m.sent_at, m.finished_at`;
 const EARLIEST = new Date('1970-01-01T00:00:00Z');
 const LATEST = new Date('9999-12-31T00:00:00Z');
 
@@ -44,6 +47,55 @@ export class MessageLog {
   /** The message log, newest first: managers see the whole team, a user only its own messages. */
   async search(actor: Actor, filters: LogFilters = {}): Promise<MessagePage> {
     const em = this.#orm.em.fork();
+    const { teamId, where, params } = await this.#matching(em, actor, filters);
+    if (filters.cursor) {
+      where.push('m.id < ?');
+      params.push(decodeCursor(filters.cursor));
+    }
+    const limit = parseLimit(filters.limit);
+    const rows = await queryAll<MessageRow>(
+      em,
+      `select ${LOG_COLUMNS}
+         from messages m join members mb on mb.id = m.member_id
+        where ${where.join(' and ')}
+        order by m.id desc
+        limit ?`,
+      [...params, limit + 1],
+    );
+    const currency = await teamCurrency(em, teamId);
+    const page = rows.slice(0, limit).map(toMessageView);
+    return {
+      items: page,
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      currency,
+    };
+  }
+
+  /**
+   * Every message `search` would find with these filters, oldest first, read through a database
+   * cursor in batches as the consumer takes them (statements of any length). Who may see what, and the
+   * filters, are checked before this resolves.
+   */
+  async statement(
+    actor: Actor,
+    filters: Omit<LogFilters, 'cursor' | 'limit'> = {},
+  ): Promise<{ currency: string; messages: AsyncIterable<MessageView[]> }> {
+    const em = this.#orm.em.fork();
+    const { teamId, where, params } = await this.#matching(em, actor, filters);
+    const currency = await teamCurrency(em, teamId);
+    const sql = `select ${LOG_COLUMNS}
+         from messages m join members mb on mb.id = m.member_id
+        where ${where.join(' and ')}
+        order by m.id`;
+    return { currency, messages: streamRows(em, sql, params, toMessageView) };
+  }
+
+  /** The team, and the conditions on `messages m` that the caller's rights and the filters make. */
+  async #matching(
+    em: EntityManager,
+    actor: Actor,
+    filters: LogFilters,
+  ): Promise<{ teamId: number; where: string[]; params: unknown[] }> {
     const caller = await loadCaller(em, actor);
     const teamId = callerTeam(caller, filters.teamId);
     let memberId: number | null = null;
@@ -85,28 +137,7 @@ export class MessageLog {
       where.push("m.body ilike ? escape '\\'");
       params.push(`%${text.replace(/[\\%_]/g, '\\$&')}%`);
     }
-    if (filters.cursor) {
-      where.push('m.id < ?');
-      params.push(decodeCursor(filters.cursor));
-    }
-    const limit = parseLimit(filters.limit);
-    const rows = await queryAll<MessageRow>(
-      em,
-      `select m.id::text as id, m.member_id, mb.name as member_name, m.recipient, m.body, m.sender_id, m.encoding,
-              m.parts, m.unit_price, m.cost, m.status, m.error, m.refunded_at, m.created_at, m.sent_at, m.finished_at
-         from messages m join members mb on mb.id = m.member_id
-        where ${where.join(' and ')}
-        order by m.id desc
-        limit ?`,
-      [...params, limit + 1],
-    );
-    const currency = await teamCurrency(em, teamId);
-    const page = rows.slice(0, limit).map(toMessageView);
-    return {
-      items: page,
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
-      currency,
-    };
+    return { teamId, where, params };
   }
 
   /** One message of the caller's team (a user: only its own). */
@@ -117,8 +148,7 @@ export class MessageLog {
     const teamId = callerTeam(caller);
     const row = await queryOne<MessageRow>(
       em,
-      `select m.id::text as id, m.member_id, mb.name as member_name, m.recipient, m.body, m.sender_id, m.encoding,
-              m.parts, m.unit_price, m.cost, m.status, m.error, m.refunded_at, m.created_at, m.sent_at, m.finished_at
+      `select ${LOG_COLUMNS}
          from messages m join members mb on mb.id = m.member_id
         where m.id = ? and m.team_id = ?`,
       [id, teamId],

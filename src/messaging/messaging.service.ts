@@ -82,6 +82,11 @@ export class MessagingService {
     return this.#log.search(actor, filters);
   }
 
+  /** The messages `searchLog` would find, oldest first, streamed from a database cursor. */
+  statement(...args: Parameters<MessageLog['statement']>): ReturnType<MessageLog['statement']> {
+    return this.#log.statement(...args);
+  }
+
   getMessage(actor: Actor, id: string): Promise<MessageView> {
     return this.#log.get(actor, id);
   }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import Cursor from 'pg-cursor';
 
 /**
  * Typed wrappers around raw SQL through the EntityManager, so a statement joins whatever
@@ -26,4 +27,42 @@ export async function queryOne<T>(
 export async function run(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<number> {
   const result = (await em.execute(sql, params as unknown[], 'run')) as { affectedRows?: number };
   return result.affectedRows ?? 0;
+}
+
+/**
+ * Rows read through a database cursor, `batch` at a time, only as fast as the consumer takes them:
+ * memory stays flat however many rows match. The next batch is fetched while the consumer handles
+ * the current one. Stopping early (leaving the loop, or destroying a stream made from it) closes
+ * the cursor and gives the connection back to the ORM's pool; until then it holds one connection.
+ */
+export async function* streamRows<R, T>(
+  em: EntityManager,
+  sql: string,
+  params: readonly unknown[],
+  map: (row: R) => T,
+  batch = 5_000,
+): AsyncGenerator<T[]> {
+  const pool = await em.getConnection().getNativeClient();
+  const client = await pool.connect();
+  const cursor = client.query(new Cursor<R>(em.getPlatform().formatQuery(sql, [...params])));
+  let pending: Promise<R[]> | undefined = cursor.read(batch);
+  let failure: unknown;
+  try {
+    for (;;) {
+      const rows: R[] = await pending;
+      if (rows.length === 0) break;
+      pending = cursor.read(batch);
+      yield rows.map(map);
+    }
+    pending = undefined;
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    // A batch still on its way when the consumer stopped is waited for, then the cursor closed.
+    if (pending) await pending.catch(() => undefined);
+    if (failure === undefined) await cursor.close().catch((error: unknown) => (failure = error));
+    // A connection whose query failed is not given back for reuse.
+    client.release(failure instanceof Error ? failure : undefined);
+  }
 }

@@ -23,6 +23,8 @@ export interface ApiClient {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<ApiResponse>;
+  /** A GET whose body the test reads itself (a CSV statement, a stream cut short). */
+  get(path: string, key: string | null, init?: RequestInit): Promise<Response>;
 }
 
 /** The native API (/api/v1 with the given route modules) on a real HTTP port, for this file's lifetime. */
@@ -45,6 +47,12 @@ export function useApi(harness: ServiceHarness, routes: RouteModule[]): ApiClien
   });
   afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
   return {
+    get(path, key, init = {}) {
+      return fetch(`${base}${path}`, {
+        ...init,
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+      });
+    },
     async call(method, path, key, body, headers = {}) {
       const response = await fetch(`${base}${path}`, {
         method,

@@ -11,6 +11,8 @@ export type ErrorStatus = '402' | '403' | '404' | '409' | '422';
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** What the body is when not JSON (a CSV statement). */
+  mediaType?: string;
   /** Carries Idempotent-Replayed when it replays an earlier request. */
   replayed?: boolean;
 }

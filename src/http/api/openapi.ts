@@ -5,6 +5,7 @@ import type { AnyEndpoint, ErrorStatus } from './endpoint.ts';
 import { endpoints as members } from './members.routes.ts';
 import { endpoints as messaging } from './messaging.routes.ts';
 import { ApiError } from './schemas.ts';
+import { endpoints as statements } from './statements.routes.ts';
 import { endpoints as stats } from './stats.routes.ts';
 import { endpoints as teamAdmin } from './team-admin.routes.ts';
 
@@ -38,6 +39,7 @@ export const API_ENDPOINTS: readonly AnyEndpoint[] = [
   ...creditRequests,
   ...messaging,
   ...stats,
+  ...statements,
 ];
 
 const ERROR_DESCRIPTIONS: Record<'401' | ErrorStatus | '405' | '415' | '429', string> = {
@@ -122,7 +124,11 @@ function operation(e: AnyEndpoint, components: Components): Operation {
       description: spec.description,
       ...(spec.replayed ? { headers: REPLAYED_HEADER } : {}),
       ...(spec.schema
-        ? { content: { 'application/json': { schema: components.convert(spec.schema, 'output') } } }
+        ? {
+            content: {
+              [spec.mediaType ?? 'application/json']: { schema: components.convert(spec.schema, 'output') },
+            },
+          }
         : {}),
     };
   }

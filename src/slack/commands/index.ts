@@ -14,6 +14,7 @@ import { deleteMember } from './delete.ts';
 import { digest } from './digest.ts';
 import { disable } from './disable.ts';
 import { enable } from './enable.ts';
+import { exportStatement } from './export.ts';
 import { help } from './help.ts';
 import { invitations } from './invitations.ts';
 import { invite } from './invite.ts';
@@ -59,6 +60,7 @@ export const SUBCOMMAND_SPECS: { [N in SubcommandName]: SubcommandSpec<N> } = {
   link,
   stats,
   logs,
+  export: exportStatement,
   key,
   alerts,
   digest,

@@ -7,7 +7,7 @@ import { EVERYONE, type SubcommandSpec } from './spec.ts';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-function parseDate(word: string): string {
+export function parseDate(word: string): string {
   const match = DATE.exec(word);
   const date = match ? new Date(`${word}T00:00:00Z`) : undefined;
   if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== word)

@@ -2,6 +2,7 @@ import type { DigestSetting } from '../../digests/digest.service.ts';
 import type { InvitableRole } from '../../invitations/invitation.service.ts';
 import type { MemberStatus, Role } from '../../members/member.entity.ts';
 import type { MessageStatus } from '../../messaging/message.entity.ts';
+import type { StatementKind } from '../../statements/statement.service.ts';
 import type { Period as StatsPeriod } from '../../stats/stats.service.ts';
 import type { MemberRef } from './references.ts';
 
@@ -30,6 +31,7 @@ export type TeamCommand =
   | { name: 'link'; member: MemberRef; slackUserId: string }
   | { name: 'stats'; member?: MemberRef; period?: StatsPeriod }
   | { name: 'logs'; member: MemberRef; status?: MessageStatus; from?: string; to?: string }
+  | { name: 'export'; kind: StatementKind; member?: MemberRef; from?: string; to?: string }
   | { name: 'alerts'; channel: string; level?: string }
   | { name: 'timezone'; timezone?: string }
   | { name: 'limit'; member: MemberRef; limit: { amount: string } | 'off' }
