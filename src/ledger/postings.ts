@@ -4,7 +4,7 @@ import type { MemberStatus, Role } from '../members/member.entity.ts';
 import { enqueueJobsFrom } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { postings as postingsCounter } from '../platform/metrics.ts';
-import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
+import { inPreparedTransaction, type PreparedStatement } from '../platform/prepared.ts';
 import { queryAll } from '../platform/sql.ts';
 import type { ActingParty } from '../shared/actor.ts';
 import {
@@ -691,6 +691,33 @@ function singlePostingStatement(lockTeam: boolean): PreparedStatement {
 
 const POST_ONE = { teamAndMember: singlePostingStatement(true), member: singlePostingStatement(false) };
 
+const LOCK_TEAM: PreparedStatement = {
+  name: 'ledger.lock-team',
+  text: 'select id from teams where id = $1 for no key update',
+};
+const LOCK_MEMBER: PreparedStatement = {
+  name: 'ledger.lock-member',
+  text: 'select id from members where id = $1 for no key update',
+};
+
+/**
+ * Runs a one-posting statement after locking its rows in statements of their own, in the lock
+ * order (the team when its master balance moves, then the member): see inPreparedTransaction.
+ */
+export function postLocked<R extends Record<string, unknown>>(
+  orm: Orm,
+  statement: PreparedStatement,
+  teamId: number | null,
+  memberId: number,
+  values: readonly unknown[],
+): Promise<R[]> {
+  return inPreparedTransaction(orm, async (run) => {
+    if (teamId !== null) await run(LOCK_TEAM, [teamId]);
+    await run(LOCK_MEMBER, [memberId]);
+    return run<R>(statement, values);
+  });
+}
+
 /**
  * One posting of a member alone, as one statement that is its own transaction: it locks the
  * team row (when the master balance moves) and then the member, in the lock order, decides the
@@ -703,30 +730,36 @@ export async function applyPostingAlone(orm: Orm, posting: Posting): Promise<Pos
   if (posting.memberId === null) return null;
   const flow = FLOWS[posting.kind];
   const side = flow.member !== 0 ? flow.member : flow.master;
-  const [row] = await runPrepared<{
+  const [row] = await postLocked<{
     id: string;
     created_at: Date | string;
     master_after: string | null;
     member_after: string | null;
     member_name: string;
     currency: string;
-  }>(orm, flow.master !== 0 ? POST_ONE.teamAndMember : POST_ONE.member, [
-    posting.teamId,
-    posting.kind,
+  }>(
+    orm,
+    flow.master !== 0 ? POST_ONE.teamAndMember : POST_ONE.member,
+    flow.master !== 0 ? posting.teamId : null,
     posting.memberId,
-    posting.amount.toString(),
-    posting.idempotencyKey,
-    hashPosting(posting),
-    posting.reason ?? null,
-    posting.actor.kind,
-    posting.actor.memberId,
-    posting.actor.via,
-    posting.memberRoles ?? null,
-    posting.memberStatuses ?? DEFAULT_STATUSES,
-    flow.master,
-    side,
-    flow.member,
-  ]);
+    [
+      posting.teamId,
+      posting.kind,
+      posting.memberId,
+      posting.amount.toString(),
+      posting.idempotencyKey,
+      hashPosting(posting),
+      posting.reason ?? null,
+      posting.actor.kind,
+      posting.actor.memberId,
+      posting.actor.via,
+      posting.memberRoles ?? null,
+      posting.memberStatuses ?? DEFAULT_STATUSES,
+      flow.master,
+      side,
+      flow.member,
+    ],
+  );
   if (!row) return null;
   postingsCounter.inc({ kind: posting.kind, outcome: 'applied' });
   return {

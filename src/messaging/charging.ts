@@ -4,6 +4,7 @@ import {
   applyPostings,
   type Posting,
   type PostingOutcome,
+  postLocked,
   SINGLE_POSTING_WRITES,
   SQL_GUARDS,
 } from '../ledger/postings.ts';
@@ -12,7 +13,7 @@ import type { Role } from '../members/member.entity.ts';
 import { enqueueJob, enqueueJobsFrom, withRequestId } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { postings as postingsCounter, smsCharges } from '../platform/metrics.ts';
-import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
+import type { PreparedStatement } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Channel } from '../shared/actor.ts';
@@ -523,12 +524,12 @@ export async function chargeTogether(
   if (batch.length > 1 && batch.some((r) => r.idempotencyKey !== null)) return null;
   const recipients = batch.flatMap((r) => r.recipients);
   const first = batch[0]!;
-  const [row] = await runPrepared<{
+  const [row] = await postLocked<{
     transfer_id: string;
     balance: string;
     currency: string;
     messages: { id: string; req: number; index: number; cost: string }[];
-  }>(orm, CHARGE_TOGETHER, [
+  }>(orm, CHARGE_TOGETHER, null, first.memberId, [
     first.memberId,
     recipients,
     recipients.map(e164Digits),
