@@ -35,11 +35,9 @@ export interface SpendingPayer {
 }
 
 interface LimitState {
-  monthly_limit: string;
   month: string;
   currency: string;
   alerts_channel: string | null;
-  team_name: string;
   member_name: string;
   slack_user_id: string | null;
 }
@@ -62,10 +60,9 @@ export async function chargeWithinSpendingLimit<C extends ChargeOutcome>(
   alreadyCharged: (indices: readonly number[]) => Promise<ReadonlySet<number>>,
 ): Promise<(C | { ok: false; error: SpendingLimitError })[]> {
   const all = amounts.map((_, i) => i);
-  const state = await queryOne<LimitState>(
+  const state = await queryOne<Omit<LimitState, 'month'>>(
     tx,
-    `select l.monthly_limit, ${MONTH_SQL}::text as month, t.currency, t.alerts_channel, t.name as team_name,
-            m.name as member_name, m.slack_user_id
+    `select t.currency, t.alerts_channel, m.name as member_name, m.slack_user_id
        from spending_limits l join teams t on t.id = l.team_id join members m on m.id = l.member_id
       where l.member_id = ?`,
     [payer.memberId],
@@ -74,18 +71,27 @@ export async function chargeWithinSpendingLimit<C extends ChargeOutcome>(
 
   // The rows the posting will lock, taken now and in its order, so the spend row comes after them.
   await lockTeamAndMembers(tx, payer.masterPays ? payer.teamId : null, [payer.memberId]);
-  const spend = await queryOne<{ spent: string; warned: boolean; monthly_limit: string | null }>(
+  // The month and the limit are read under the lock: a timezone change or a new limit that
+  // committed meanwhile is seen.
+  const spend = await queryOne<{
+    month: string;
+    spent: string;
+    warned: boolean;
+    monthly_limit: string | null;
+  }>(
     tx,
-    `insert into member_monthly_spend as s (member_id, month, spent) values (?, ?::date, 0)
+    `insert into member_monthly_spend as s (member_id, month, spent)
+     select ?, ${MONTH_SQL}, 0 from teams t where t.id = ?
      on conflict (member_id, month) do update set spent = s.spent
-     returning s.spent, s.warned_at is not null as warned,
+     returning s.month::text as month, s.spent, s.warned_at is not null as warned,
                (select monthly_limit from spending_limits where member_id = s.member_id) as monthly_limit`,
-    [payer.memberId, state.month],
+    [payer.memberId, payer.teamId],
   );
   // Removed while this waited for the member: no limit.
   if (spend?.monthly_limit == null) return charge(all);
   const limit = BigInt(spend.monthly_limit);
   const before = BigInt(spend.spent);
+  const month = spend.month;
 
   let planned = before;
   const fits: number[] = [];
@@ -107,7 +113,7 @@ export async function chargeWithinSpendingLimit<C extends ChargeOutcome>(
     if (outcome.ok && !outcome.replayed) charged += amounts[i]!;
     answers[i] = outcome;
   });
-  if (charged > 0n) await addSpend(tx, payer, state, limit, before, charged, spend.warned);
+  if (charged > 0n) await addSpend(tx, payer, { ...state, month }, limit, before, charged, spend.warned);
   const left = limit - before - charged;
   for (const i of over) {
     if (answers[i]) continue;
