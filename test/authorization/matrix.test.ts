@@ -14,6 +14,7 @@ import {
   type Outcome,
   ROLES,
 } from '../helpers/authorization.ts';
+import { allBatches } from '../helpers/batches.ts';
 import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
@@ -364,6 +365,29 @@ const OPERATIONS: Operation[] = [
     expected: everyMember('own team'),
     check(transfers: TransferView[], { f, role }) {
       // Managers see the team's transfers; a user only its own; an outsider only its own team's.
+      expect(transfers.some(isTargetCredit(f))).toBe(isManager(role));
+      if (role === 'user') {
+        for (const t of transfers) expect([t.fromMemberId, t.toMemberId]).toContain(f.a.user.id);
+      }
+    },
+  },
+  {
+    name: 'ledger.statement (another member)',
+    readOnly: true,
+    call: async (s, actor, f) => allBatches(await s.ledger.statement(actor, { member: { id: f.target } })),
+    expected: managersOnly('not_found'),
+    check(transfers: TransferView[], { f }) {
+      expect(transfers.some(isTargetCredit(f))).toBe(true);
+      for (const t of transfers) expect([t.fromMemberId, t.toMemberId]).toContain(f.target);
+    },
+  },
+  {
+    name: 'ledger.statement (team)',
+    readOnly: true,
+    call: async (s, actor) => allBatches(await s.ledger.statement(actor)),
+    expected: everyMember('own team'),
+    check(transfers: TransferView[], { f, role }) {
+      // The same rows as the history: managers the team's, a user only its own.
       expect(transfers.some(isTargetCredit(f))).toBe(isManager(role));
       if (role === 'user') {
         for (const t of transfers) expect([t.fromMemberId, t.toMemberId]).toContain(f.a.user.id);

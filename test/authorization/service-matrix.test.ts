@@ -9,6 +9,7 @@ import {
   type Outcome,
   ROLES,
 } from '../helpers/authorization.ts';
+import { allBatches } from '../helpers/batches.ts';
 import { expectRefusedWithoutChange } from '../helpers/database-state.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
@@ -157,6 +158,29 @@ const OPERATIONS: Operation[] = [
       if (role === 'user') expect(idsOf(page)).toEqual([f.userMessage]);
       else if (role === 'outsider') expect(idsOf(page)).toEqual([]);
       else expect(idsOf(page).sort()).toEqual(expected[role].sort());
+    },
+  },
+  {
+    name: 'messaging.statement (another member)',
+    readOnly: true,
+    call: async (s, actor, f) =>
+      allBatches((await s.messaging.statement(actor, { member: { id: f.target } })).messages),
+    expected: managersOnly('not_found'),
+    check(messages: { id: string }[], { f }) {
+      expect(messages.map((m) => m.id)).toEqual([f.targetMessage]);
+    },
+  },
+  {
+    name: 'messaging.statement (own)',
+    readOnly: true,
+    call: async (s, actor) =>
+      allBatches((await s.messaging.statement(actor, { contains: 'Hello from' })).messages),
+    expected: everyMember('own team'),
+    check(messages: { id: string }[], { f, role }) {
+      const ids = messages.map((m) => m.id).sort();
+      if (role === 'user') expect(ids).toEqual([f.userMessage]);
+      else if (role === 'outsider') expect(ids).toEqual([]);
+      else expect(ids).toEqual([f.userMessage, f.targetMessage].sort());
     },
   },
   {
