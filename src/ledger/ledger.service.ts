@@ -18,7 +18,7 @@ import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors
 import { type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
-import { loadTeam } from '../teams/team.service.ts';
+import { loadTeam, teamTimezone } from '../teams/team.service.ts';
 import {
   type CreditLimitDirection,
   type CreditLimitTransfer,
@@ -290,7 +290,11 @@ export class LedgerService {
   ): Promise<AsyncIterable<StatementTransfer[]>> {
     const em = this.#orm.em.fork();
     const { teamId, memberId } = await this.#historyScope(em, actor, input.member);
-    const range = parseRange(input.from, input.to);
+    const range = parseRange(
+      input.from,
+      input.to,
+      input.from || input.to ? await teamTimezone(em, teamId) : 'UTC',
+    );
     const during =
       'and (?::timestamptz is null or x.created_at >= ?) and (?::timestamptz is null or x.created_at < ?)';
     const dates = [range.from, range.from, range.to, range.to];

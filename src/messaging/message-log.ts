@@ -6,6 +6,8 @@ import { queryAll, queryOne, streamRows } from '../platform/sql.ts';
 import type { Actor } from '../shared/actor.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { requireValidText } from '../shared/text.ts';
+import { startOfLocalDay } from '../shared/zoned-time.ts';
+import { teamTimezone } from '../teams/team.service.ts';
 import { MESSAGE_STATUSES, type MessageStatus } from './message.entity.ts';
 import { toE164 } from './phone.ts';
 import { teamCurrency } from './price-list.ts';
@@ -122,7 +124,11 @@ export class MessageLog {
       where.push('m.recipient = ?');
       params.push(toE164(filters.recipient, 'recipient'));
     }
-    const range = parseRange(filters.from, filters.to);
+    const range = parseRange(
+      filters.from,
+      filters.to,
+      filters.from || filters.to ? await teamTimezone(em, teamId) : 'UTC',
+    );
     if (range.from) {
       where.push('m.created_at >= ?');
       params.push(range.from);
@@ -166,24 +172,32 @@ function parseStatus(value: string): MessageStatus {
   return status as MessageStatus;
 }
 
-/** A date alone means the whole UTC day: `from` its start, `to` up to the next day's start. */
+/**
+ * A date alone means the whole day in the team's time zone (`timeZone`; UTC when not given):
+ * `from` its start, `to` up to the next day's start. A timestamp is taken as it is.
+ */
 export function parseRange(
   from: string | Date | null | undefined,
   to: string | Date | null | undefined,
+  timeZone = 'UTC',
 ): { from: Date | null; to: Date | null } {
-  const start = from ? parseInstant(from, 'from', false) : null;
-  const end = to ? parseInstant(to, 'to', true) : null;
+  const start = from ? parseInstant(from, 'from', false, timeZone) : null;
+  const end = to ? parseInstant(to, 'to', true, timeZone) : null;
   if (start && end && start >= end) throw new ValidationError('to', 'to must be after from');
   return { from: start, to: end };
 }
 
-function parseInstant(value: string | Date, field: string, endOfDay: boolean): Date {
+function parseInstant(value: string | Date, field: string, endOfDay: boolean, timeZone: string): Date {
   if (value instanceof Date) return value;
   const text = value.trim();
-  const date = new Date(DAY.test(text) ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(date.getTime()) || (DAY.test(text) && date.toISOString().slice(0, 10) !== text))
+  const day = DAY.test(text);
+  let date = new Date(day ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(date.getTime()) || (day && date.toISOString().slice(0, 10) !== text))
     throw new ValidationError(field, `${field} must be a date like 2026-11-24 or an ISO timestamp`);
-  if (DAY.test(text) && endOfDay) date.setUTCDate(date.getUTCDate() + 1);
+  if (day) {
+    if (endOfDay) date.setUTCDate(date.getUTCDate() + 1);
+    date = startOfLocalDay(date.toISOString().slice(0, 10), timeZone);
+  }
   // PostgreSQL reads the ISO text of a Date; years past 9999 are written "+010000-…", which it refuses.
   if (date < EARLIEST || date > LATEST)
     throw new ValidationError(field, `${field} must be between 1970-01-01 and 9999-12-30`);

@@ -164,6 +164,11 @@ export async function loadTeam(em: EntityManager, teamId: number) {
   return team;
 }
 
+/** The team's time zone, whose calendar days date filters and statements mean. */
+export async function teamTimezone(em: EntityManager, teamId: number): Promise<string> {
+  return (await loadTeam(em, teamId)).timezone;
+}
+
 /** Slack channel ids (C…, G…); transports turn a `<#C123|name>` mention into the id. */
 export function requireSlackChannel(value: unknown, field = 'channel'): string {
   const text = typeof value === 'string' ? value.trim() : '';
