@@ -8,7 +8,8 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
  * replaced on the next call. An idle thread does not keep the process alive; `close()` ends it.
  *
  * The thread runs `module` (a .ts file runs as the main process's own sources do: Node strips
- * the types), which hands its function to `serveOnThread`.
+ * the types), which hands its function to `serveOnThread`. One thread is all the charts need: a
+ * pool library (piscina, tinypool) would bring sizing and queueing that nothing here uses.
  */
 export class WorkerThread<Input, Output> {
   readonly #module: URL;
