@@ -74,6 +74,11 @@ export function createServices(
   };
 }
 
+/** Lets go of what the services hold besides the ORM (the chart drawing thread). */
+export async function closeServices(services: Services): Promise<void> {
+  await services.charts.close();
+}
+
 /** What the transports and workers are given. */
 export interface AppDeps {
   config: Config;

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { startWorkers } from '../workers/index.ts';
-import { type AppDeps, createServices } from './app.ts';
+import { type AppDeps, closeServices, createServices } from './app.ts';
 import type { Config } from './config.ts';
 import { mountQueueDashboard } from './http/admin.ts';
 import * as creditRequestsRoutes from './http/api/credit-requests.routes.ts';
@@ -91,6 +91,7 @@ export async function startRuntime(
     stops.push(async () => unwatch());
     const serverSecret = await loadServerSecret(config);
     const services = createServices(orm, { sms: config.sms, logger, serverSecret });
+    stops.push(() => closeServices(services));
     const rateLimits = openRateLimits(config, database.url, logger);
     stops.push(() => rateLimits.close());
     const deps: HttpDeps = { config, logger, orm, services, queues, rateLimits };

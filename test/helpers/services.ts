@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { createServices, type Services } from '../../src/app.ts';
+import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
@@ -24,6 +24,7 @@ export function useServices(): ServiceHarness {
     harness.services = createServices(harness.orm);
   });
   afterAll(async () => {
+    if (harness.services) await closeServices(harness.services);
     await harness.orm?.close(true);
     await harness.db?.drop();
   });

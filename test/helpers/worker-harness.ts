@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { createServices, type Services } from '../../src/app.ts';
+import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
@@ -78,6 +78,7 @@ export function useWorkerHarness(
   });
   afterAll(async () => {
     await harness.workers?.stop();
+    if (harness.services) await closeServices(harness.services);
     await harness.queues?.close();
     await harness.sql?.end();
     await harness.orm?.close(true);

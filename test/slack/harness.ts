@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { createServices, type Services } from '../../src/app.ts';
+import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
@@ -111,6 +111,7 @@ export function useSlackApp(
       await new Promise((resolve) => h.server.close(resolve));
     }
     await h.fakeSlack?.close();
+    if (h.services) await closeServices(h.services);
     await h.orm?.close(true);
     await h.db?.drop();
   });

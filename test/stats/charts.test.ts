@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { closeServices, createServices } from '../../src/app.ts';
 import { operator } from '../../src/shared/actor.ts';
-import { ChartService } from '../../src/stats/chart.service.ts';
 import {
   CHART_COLOURS,
   CHART_HEIGHT,
@@ -94,7 +94,7 @@ describe('the statistics chart', () => {
     await messaging.send(user.actor, { to: ['+4917012345678', '+4917012345679'], message: 'hello' });
     await messaging.send(admin.actor, { to: '+4917012345678', message: 'hi' });
     await runMessagingJobs(h.orm, messaging);
-    const charts = new ChartService(h.orm, h.services.stats);
+    const charts = h.services.charts;
 
     const teamWide = await charts.request(owner.actor, { period: '7d' }, 'C0STATS');
     expect(teamWide).toMatchObject({ teamId: team.id, memberId: null, channel: 'C0STATS', reason: 'stats' });
@@ -114,5 +114,68 @@ describe('the statistics chart', () => {
       code: 'forbidden',
     });
     await expect(charts.request(owner.actor, {}, 'general')).rejects.toMatchObject({ field: 'channel' });
+  });
+
+  it('is drawn off the event loop: the process timers keep firing while it draws', async () => {
+    // The most there is to draw: the longest range, every day with messages, a full top list.
+    const days = fillDays('2026-09-01', '2026-12-01', []).map((day, index) => ({
+      ...day,
+      messages: 10 + (index % 17),
+      cost: BigInt(index) * 130_000n,
+    }));
+    const members = Array.from({ length: 12 }, (_, index) => ({
+      name: `Member ${index}`,
+      messages: 100 - index,
+      cost: BigInt(100 - index) * 50_000n,
+    }));
+    const input = {
+      title: 'Acme',
+      currency: 'EUR',
+      from: '2026-09-01',
+      to: '2026-12-01',
+      timezone: 'UTC',
+      days,
+      members,
+    };
+    // Each tick of a 5 ms timer notes the time since the last one; a draw on the event loop
+    // (the whole chart is drawn in one synchronous stretch) would show as one gap nearly as
+    // long as the render.
+    let last = performance.now();
+    let longestGap = 0;
+    let ticks = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+      ticks += 1;
+    }, 5);
+    const started = performance.now();
+    try {
+      const png = await h.services.charts.draw(input);
+      const rendering = performance.now() - started;
+      expect(inks((await decodePng(png)).pixels).memberBars).toBeGreaterThan(1_000);
+      expect(ticks).toBeGreaterThan(5);
+      expect(longestGap).toBeLessThan(rendering / 2);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('is drawn on a thread that closing the services ends', async () => {
+    const workerThreads = () =>
+      (process.report.getReport() as unknown as { workers: unknown[] }).workers.length;
+    const services = createServices(h.orm);
+    const { owner } = await seedTeam(services);
+    const request = await services.charts.request(owner.actor, { period: '7d' }, 'C0STATS');
+    const before = workerThreads();
+    await services.charts.render(request);
+    expect(workerThreads()).toBe(before + 1);
+    // Reused, not one thread per chart.
+    await services.charts.render(request);
+    expect(workerThreads()).toBe(before + 1);
+
+    await closeServices(services);
+    expect(workerThreads()).toBe(before);
+    await expect(services.charts.render(request)).rejects.toThrow('the chart drawing thread is closed');
   });
 });
