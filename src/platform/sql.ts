@@ -57,7 +57,7 @@ export function streamTextRows(
   em: EntityManager,
   sql: string,
   params: readonly unknown[],
-  batch = 10_000,
+  batch = 5_000,
 ): AsyncGenerator<(string | null)[][]> {
   return cursorBatches<(string | null)[]>(em, sql, params, batch, { rowMode: 'array', types: RAW_TEXT });
 }
