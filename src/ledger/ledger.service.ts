@@ -11,11 +11,11 @@ import { findMember, type MemberRef } from '../members/lookups.ts';
 import type { MemberView } from '../members/views.ts';
 import { parseRange } from '../messaging/message-log.ts';
 import type { Orm } from '../platform/database.ts';
-import { queryAll, streamRows } from '../platform/sql.ts';
+import { queryAll, streamTextRows } from '../platform/sql.ts';
 import { retryingDeadlocks, transact } from '../platform/transactions.ts';
 import type { Actor } from '../shared/actor.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors.ts';
-import { type Micros, parseAmount } from '../shared/money.ts';
+import { decimalFromMicrosText, type Micros, parseAmount } from '../shared/money.ts';
 import { optionalText, pagingNumber } from '../shared/validation.ts';
 import { WriteCombiner } from '../shared/write-combiner.ts';
 import { loadTeam, teamTimezone } from '../teams/team.service.ts';
@@ -299,9 +299,11 @@ export class LedgerService {
       'and (?::timestamptz is null or x.created_at >= ?) and (?::timestamptz is null or x.created_at < ?)';
     const dates = [range.from, range.from, range.to, range.to];
     // A member's transfers are two ordered index scans merged, so the first row comes at once.
+    // Rows come as text in STATEMENT_TRANSFER_FIELDS' order; the time as toISOString() writes it.
     const sql = `select x.id, x.kind, x.amount, x.from_member_id, f.name as from_member_name, x.to_member_id,
-              t.name as to_member_name, x.reason, x.actor_member_id, x.via, x.master_balance_after,
-              x.member_balance_after, x.created_at
+              t.name as to_member_name, x.reason, x.via,
+              x.master_balance_after, x.member_balance_after,
+              to_char(x.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
          from (${
            memberId === null
              ? `select * from transfers x where x.team_id = ? ${during}`
@@ -313,11 +315,7 @@ export class LedgerService {
          left join members t on t.id = x.to_member_id
         order by x.id`;
     const params = memberId === null ? [teamId, ...dates] : [memberId, ...dates, memberId, ...dates];
-    return streamRows<StatementTransferRow, StatementTransfer>(em, sql, params, (row) => ({
-      ...toTransferView(row),
-      fromMemberName: row.from_member_name,
-      toMemberName: row.to_member_name,
-    }));
+    return withDecimalAmounts(streamTextRows(em, sql, params));
   }
 
   /** Which transfers the caller may see: a member's own, or the whole team's (or one member's) for managers. */
@@ -339,15 +337,44 @@ export class LedgerService {
   }
 }
 
-/** A transfer in a statement: the members named as well as numbered. */
-export interface StatementTransfer extends TransferView {
-  fromMemberName: string | null;
-  toMemberName: string | null;
-}
+/** The fields of a transfer in a statement, in order: the JSON list's fields and the members' names. */
+export const STATEMENT_TRANSFER_FIELDS = [
+  'id',
+  'kind',
+  'amount',
+  'from_member_id',
+  'from_member_name',
+  'to_member_id',
+  'to_member_name',
+  'reason',
+  'via',
+  'master_balance_after',
+  'member_balance_after',
+  'created_at',
+] as const;
 
-interface StatementTransferRow extends TransferRow {
-  from_member_name: string | null;
-  to_member_name: string | null;
+/**
+ * A transfer in a statement: its fields' text in STATEMENT_TRANSFER_FIELDS' order (null where the
+ * JSON list has null), amounts as decimal strings and the time as ISO 8601, as the JSON list shows
+ * them. Text rather than a view because statements run to millions of rows and write text.
+ */
+export type StatementTransfer = (string | null)[];
+
+const STATEMENT_AMOUNTS = (['amount', 'master_balance_after', 'member_balance_after'] as const).map((field) =>
+  STATEMENT_TRANSFER_FIELDS.indexOf(field),
+);
+
+async function* withDecimalAmounts(
+  batches: AsyncIterable<StatementTransfer[]>,
+): AsyncGenerator<StatementTransfer[]> {
+  for await (const rows of batches) {
+    for (const row of rows)
+      for (const at of STATEMENT_AMOUNTS) {
+        const micros = row[at];
+        if (micros != null) row[at] = decimalFromMicrosText(micros);
+      }
+    yield rows;
+  }
 }
 
 interface TransferRow {

@@ -42,9 +42,38 @@ export async function* streamRows<R, T>(
   map: (row: R) => T,
   batch = 5_000,
 ): AsyncGenerator<T[]> {
+  for await (const rows of cursorBatches<R>(em, sql, params, batch, {})) yield rows.map(map);
+}
+
+/** Every column as PostgreSQL's text output, unparsed: the cheapest way to read rows that are written out as text. */
+const RAW_TEXT = { getTypeParser: () => (value: string) => value };
+
+/**
+ * `streamRows` for rows written straight out as text (statements): each row an array of the
+ * columns' text in the query's order (null for SQL null), no object built and no field parsed, so
+ * the query itself formats what needs formatting (`to_char` for times).
+ */
+export function streamTextRows(
+  em: EntityManager,
+  sql: string,
+  params: readonly unknown[],
+  batch = 5_000,
+): AsyncGenerator<(string | null)[][]> {
+  return cursorBatches<(string | null)[]>(em, sql, params, batch, { rowMode: 'array', types: RAW_TEXT });
+}
+
+async function* cursorBatches<R>(
+  em: EntityManager,
+  sql: string,
+  params: readonly unknown[],
+  batch: number,
+  config: Cursor.CursorQueryConfig,
+): AsyncGenerator<R[]> {
   const pool = await em.getConnection().getNativeClient();
   const client = await pool.connect();
-  const cursor = client.query(new Cursor<R>(em.getPlatform().formatQuery(sql, [...params])));
+  const cursor = client.query(
+    new Cursor<R>(em.getPlatform().formatQuery(sql, [...params]), undefined, config),
+  );
   let pending: Promise<R[]> | undefined = cursor.read(batch);
   let failure: unknown;
   try {
@@ -52,7 +81,7 @@ export async function* streamRows<R, T>(
       const rows: R[] = await pending;
       if (rows.length === 0) break;
       pending = cursor.read(batch);
-      yield rows.map(map);
+      yield rows;
     }
     pending = undefined;
   } catch (error) {

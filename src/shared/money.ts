@@ -54,6 +54,22 @@ export function microsToDecimal(micros: Micros, minDecimals = 2): string {
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
+/**
+ * `microsToDecimal` of micro-units given as their decimal digits (PostgreSQL's text of a bigint),
+ * with string work only: statements format millions of amounts, and BigInt arithmetic was most of
+ * their cost. `decimalFromMicrosText("12500000")` is "12.50", like `microsToDecimal(12500000n)`.
+ */
+export function decimalFromMicrosText(micros: string, minDecimals = 2): string {
+  const negative = micros.startsWith('-');
+  const digits = (negative ? micros.slice(1) : micros).padStart(7, '0');
+  const whole = digits.slice(0, -6).replace(/^0+(?=\d)/, '');
+  let end = digits.length;
+  while (end > digits.length - 6 && digits.charCodeAt(end - 1) === 48) end--;
+  let fraction = digits.slice(digits.length - 6, end);
+  if (fraction.length < minDecimals) fraction = fraction.padEnd(minDecimals, '0');
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
 /** A number for JSON APIs that promise one (Textmagic's balance); exact up to 2^53 micro-units. */
 export function microsToNumber(micros: Micros): number {
   return Number(microsToDecimal(micros, 0));

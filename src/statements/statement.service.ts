@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { csvFormatRow } from 'd3-dsv';
 import { recordAudit } from '../audit/audit.ts';
-import type { LedgerService, StatementTransfer } from '../ledger/ledger.service.ts';
+import { type LedgerService, STATEMENT_TRANSFER_FIELDS } from '../ledger/ledger.service.ts';
 import { loadCaller } from '../members/access.ts';
 import type { MemberRef } from '../members/lookups.ts';
 import type { MessagingService } from '../messaging/messaging.service.ts';
@@ -44,23 +44,6 @@ export interface Statement {
 
 type Column<T> = readonly [header: string, value: (row: T) => string | number | boolean | null];
 
-const money = (micros: bigint | null) => (micros === null ? null : microsToDecimal(micros));
-
-const TRANSFER_COLUMNS: readonly Column<StatementTransfer>[] = [
-  ['id', (t) => t.id],
-  ['kind', (t) => t.kind],
-  ['amount', (t) => money(t.amount)],
-  ['from_member_id', (t) => t.fromMemberId],
-  ['from_member_name', (t) => t.fromMemberName],
-  ['to_member_id', (t) => t.toMemberId],
-  ['to_member_name', (t) => t.toMemberName],
-  ['reason', (t) => t.reason],
-  ['via', (t) => t.via],
-  ['master_balance_after', (t) => money(t.masterBalanceAfter)],
-  ['member_balance_after', (t) => money(t.memberBalanceAfter)],
-  ['created_at', (t) => t.createdAt.toISOString()],
-];
-
 const MESSAGE_COLUMNS: readonly Column<MessageView>[] = [
   ['id', (m) => m.id],
   ['member_id', (m) => m.memberId],
@@ -82,7 +65,7 @@ const MESSAGE_COLUMNS: readonly Column<MessageView>[] = [
 
 /** The header row of each kind: the JSON lists' field names. */
 export const STATEMENT_HEADERS: Record<StatementKind, string[]> = {
-  transfers: TRANSFER_COLUMNS.map(([header]) => header),
+  transfers: [...STATEMENT_TRANSFER_FIELDS],
   messages: MESSAGE_COLUMNS.map(([header]) => header),
 };
 
@@ -153,7 +136,8 @@ export class StatementService {
         from: filters.from,
         to: filters.to,
       });
-      return await toCsv(rows, TRANSFER_COLUMNS);
+      // The ledger's rows are already the statement's text, field for field.
+      return await toCsv(rows, STATEMENT_HEADERS.transfers, (row) => row);
     }
     const { messages } = await this.#messaging.statement(actor, {
       ...(filters.member && { member: filters.member }),
@@ -163,7 +147,9 @@ export class StatementService {
       recipient: filters.recipient,
       contains: filters.contains,
     });
-    return await toCsv(messages, MESSAGE_COLUMNS);
+    return await toCsv(messages, STATEMENT_HEADERS.messages, (m) =>
+      MESSAGE_COLUMNS.map(([, value]) => value(m)),
+    );
   }
 }
 
@@ -185,24 +171,28 @@ export function statementFilename(
 }
 
 /**
- * The CSV of `rows`, a batch of rows per chunk. Fields are quoted by d3-dsv as RFC 4180 asks (those
- * with a comma, a quote or a line break; quotes doubled), records end with CRLF. The first batch
- * is fetched before this resolves, so a query that fails does so before a byte is written (a
- * clean error, not a cut-short file).
+ * The CSV of `rows`, a batch of rows per chunk, each batch written as one string. Fields are
+ * quoted by d3-dsv as RFC 4180 asks (those with a comma, a quote or a line break; quotes doubled;
+ * null and undefined empty), records end with CRLF. The first batch is fetched before this
+ * resolves, so a query that fails does so before a byte is written (a clean error, not a
+ * cut-short file).
  */
-async function toCsv<T>(batches: AsyncIterable<T[]>, columns: readonly Column<T>[]): Promise<Statement> {
+async function toCsv<T>(
+  batches: AsyncIterable<T[]>,
+  header: readonly string[],
+  fields: (row: T) => readonly (string | number | boolean | null)[],
+): Promise<Statement> {
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   let count = 0;
-  const line = (fields: (string | number | boolean | null)[]) => `${csvFormatRow(fields.map(String))}\r\n`;
   async function* chunks() {
-    yield line(columns.map(([header]) => header));
+    yield `${csvFormatRow([...header])}\r\n`;
     try {
       for (let next = first; !next.done; next = await iterator.next()) {
-        let text = '';
-        for (const row of next.value) text += line(columns.map(([, value]) => value(row) ?? ''));
+        // d3-dsv writes null as an empty field; its types only say string.
+        const lines = next.value.map((row) => csvFormatRow(fields(row) as string[]));
         count += next.value.length;
-        yield text;
+        yield `${lines.join('\r\n')}\r\n`;
       }
     } finally {
       // Stopped early (the reader went away): close the cursor.

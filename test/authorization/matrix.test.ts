@@ -2,10 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.ts';
 import type { RoleChangeView } from '../../src/approvals/approval.service.ts';
 import type { InvitationView } from '../../src/invitations/invitation.service.ts';
-import type { TransferView } from '../../src/ledger/ledger.service.ts';
+import {
+  STATEMENT_TRANSFER_FIELDS,
+  type StatementTransfer,
+  type TransferView,
+} from '../../src/ledger/ledger.service.ts';
 import type { MemberDetails } from '../../src/members/member.service.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
 import { type Actor, memberActor, operator } from '../../src/shared/actor.ts';
+import { parseAmount } from '../../src/shared/money.ts';
 import {
   type CallerRole,
   everyMember,
@@ -131,6 +136,20 @@ const requestOf = (f: Fixture, id: number) => f.services.approvals.get(f.a.owner
 /** Tara's 5 credited in the fixture, as it shows in a list of transfers. */
 const isTargetCredit = (f: Fixture) => (t: { kind: string; toMemberId: number | null; amount: bigint }) =>
   t.kind === 'credit' && t.toMemberId === f.target && t.amount === 5_000_000n;
+/** A statement row (text fields) read back as the fields the checks look at. */
+const statementTransfers = (rows: StatementTransfer[]) =>
+  rows.map((row) => {
+    const field = (name: (typeof STATEMENT_TRANSFER_FIELDS)[number]) =>
+      row[STATEMENT_TRANSFER_FIELDS.indexOf(name)];
+    const id = (name: 'from_member_id' | 'to_member_id') =>
+      field(name) === null ? null : Number(field(name));
+    return {
+      kind: field('kind')!,
+      fromMemberId: id('from_member_id'),
+      toMemberId: id('to_member_id'),
+      amount: parseAmount(field('amount')),
+    };
+  });
 const isManager = (role: CallerRole) => role === 'owner' || role === 'admin';
 
 async function expectKeyRotated(f: Fixture, memberId: number, oldKey: string, newKey: string) {
@@ -374,9 +393,10 @@ const OPERATIONS: Operation[] = [
   {
     name: 'ledger.statement (another member)',
     readOnly: true,
-    call: async (s, actor, f) => allBatches(await s.ledger.statement(actor, { member: { id: f.target } })),
+    call: async (s, actor, f) =>
+      statementTransfers(await allBatches(await s.ledger.statement(actor, { member: { id: f.target } }))),
     expected: managersOnly('not_found'),
-    check(transfers: TransferView[], { f }) {
+    check(transfers: ReturnType<typeof statementTransfers>, { f }) {
       expect(transfers.some(isTargetCredit(f))).toBe(true);
       for (const t of transfers) expect([t.fromMemberId, t.toMemberId]).toContain(f.target);
     },
@@ -384,9 +404,9 @@ const OPERATIONS: Operation[] = [
   {
     name: 'ledger.statement (team)',
     readOnly: true,
-    call: async (s, actor) => allBatches(await s.ledger.statement(actor)),
+    call: async (s, actor) => statementTransfers(await allBatches(await s.ledger.statement(actor))),
     expected: everyMember('own team'),
-    check(transfers: TransferView[], { f, role }) {
+    check(transfers: ReturnType<typeof statementTransfers>, { f, role }) {
       // The same rows as the history: managers the team's, a user only its own.
       expect(transfers.some(isTargetCredit(f))).toBe(isManager(role));
       if (role === 'user') {
