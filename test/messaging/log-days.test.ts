@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as messagingRoutes from '../../src/http/api/messaging.routes.ts';
+import { STATEMENT_TRANSFER_FIELDS } from '../../src/ledger/ledger.service.ts';
 import { operator } from '../../src/shared/actor.ts';
 import { localDay } from '../../src/stats/stats.service.ts';
 import { useApi } from '../helpers/api.ts';
@@ -45,7 +46,7 @@ describe('a day in the message log filter', () => {
     await h.services.teams.setTimezone(team.owner.actor, { timezone: 'Pacific/Kiritimati' });
     const on = async (day: string) =>
       (await allBatches(await h.services.ledger.statement(team.owner.actor, { from: day, to: day }))).map(
-        (t) => t.kind,
+        (fields) => fields[STATEMENT_TRANSFER_FIELDS.indexOf('kind')],
       );
     // The member was funded moments ago: on today's date in Kiritimati (UTC+14), not on the day before.
     const today = localDay(new Date(), 'Pacific/Kiritimati');
