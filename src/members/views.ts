@@ -101,17 +101,7 @@ export function memberViewFromRow(row: MemberRow): MemberView {
   };
 }
 
-/** What a team view is made of: the entity, or a row read in plain SQL (bigints as strings). */
-export type TeamViewSource = Omit<
-  ITeam,
-  'updatedAt' | 'masterBalance' | 'creditLimit' | 'lowBalanceLevel'
-> & {
-  masterBalance: bigint | number | string;
-  creditLimit: bigint | number | string;
-  lowBalanceLevel: bigint | number | string;
-};
-
-export function toTeamView(team: TeamViewSource): TeamView {
+export function toTeamView(team: ITeam): TeamView {
   return {
     id: team.id,
     name: team.name,

@@ -6,16 +6,10 @@ import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
 import { issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
 import { freeUsername } from '../members/usernames.ts';
-import {
-  type MemberView,
-  type TeamView,
-  type TeamViewSource,
-  toMemberView,
-  toTeamView,
-} from '../members/views.ts';
+import { type MemberView, type TeamView, toMemberView, toTeamView } from '../members/views.ts';
 import { enqueueJob } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
-import { queryAll, queryOne } from '../platform/sql.ts';
+import { queryAll } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Actor, Channel } from '../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
@@ -94,13 +88,7 @@ export class TeamService {
   async get(actor: Actor, teamId?: number): Promise<TeamView> {
     const em = this.#orm.em.fork();
     const caller = await loadCaller(em, actor);
-    const id = callerTeam(caller, teamId);
-    // Read on every /team list and App Home refresh: plain SQL, no entity to hydrate and track.
-    const row = await queryOne<TeamViewSource>(em, `select ${TEAM_VIEW_COLUMNS} from teams where id = ?`, [
-      id,
-    ]);
-    if (!row) throw new NotFoundError(`Team ${id} does not exist`);
-    return toTeamView(row);
+    return toTeamView(await loadTeam(em, callerTeam(caller, teamId)));
   }
 
   /** Where low-balance alerts go, and the balance below which a member without a rule is alerted. */
@@ -169,11 +157,6 @@ export class TeamService {
     });
   }
 }
-
-const TEAM_VIEW_COLUMNS = `id, name, currency, slack_team_id as "slackTeamId", master_balance as "masterBalance",
-  credit_limit as "creditLimit", alerts_channel as "alertsChannel", low_balance_level as "lowBalanceLevel",
-  digest_channel as "digestChannel", digest_frequency as "digestFrequency", digest_time as "digestTime",
-  digest_timezone as "digestTimezone", timezone, created_at as "createdAt"`;
 
 export async function loadTeam(em: EntityManager, teamId: number) {
   const team = await em.findOne(Team, teamId);
