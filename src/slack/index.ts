@@ -89,6 +89,8 @@ export function mountSlack(
     throw new Error('multi-workspace Slack needs the database (orm) and TOKEN_ENCRYPTION_KEY');
   }
 
+  // No listener uses Bolt's conversation store, which was read before every ack.
+  const appOptions = { ...credentials, logger, clientOptions, convoStore: false as const };
   let app: App<TeamopsContext>;
   let mode: SlackHandle['mode'];
   let socket: SocketModeReceiver | undefined;
@@ -105,7 +107,7 @@ export function mountSlack(
       // (built from App's clientOptions) must not inherit.
       installerOptions: { clientOptions: { ...clientOptions } },
     });
-    app = new App<TeamopsContext>({ ...credentials, receiver: socket, logger, clientOptions });
+    app = new App<TeamopsContext>({ ...appOptions, receiver: socket });
   } else {
     mode = 'http';
     // Before Bolt's own route: timestamps both ways, replays, Slack's retries, per-user limits.
@@ -119,11 +121,15 @@ export function mountSlack(
     );
     const receiver = new ExpressReceiver({
       signingSecret: slack.signingSecret,
+      // The guard above has checked this signature (and its timestamp both ways) on every request
+      // that reaches Bolt; Bolt's second check (an HMAC plus tsscmp's two more) ran before each
+      // ack for nothing (bench:slack, docs/benchmarks.md).
+      signatureVerification: false,
       app: expressApp,
       endpoints: SLACK_EVENTS_PATH,
       logger,
     });
-    app = new App<TeamopsContext>({ ...credentials, receiver, logger, clientOptions });
+    app = new App<TeamopsContext>({ ...appOptions, receiver });
   }
 
   // Over HTTP the request guard limits each Slack user; over the socket, this middleware does.
