@@ -16,13 +16,10 @@ import {
 import { useApi } from '../helpers/api.ts';
 import { TEST_POSTGRES_URL } from '../helpers/env.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
-import { fund, instantMessaging, runMessagingJobs } from '../messaging/helpers.ts';
+import { FAILING, fund, GERMAN, instantMessaging, runMessagingJobs } from '../messaging/helpers.ts';
 
 const h = useServices();
 const api = useApi(h, [membersRoutes, messagingRoutes]);
-const GERMAN = '+4917012345678';
-/** The sandbox provider fails every number in this range, and the failure is refunded. */
-const FAILING = '+15005550001';
 
 beforeAll(() => {
   h.services.messaging = instantMessaging(h.orm);

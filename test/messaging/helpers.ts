@@ -7,7 +7,20 @@ import type { SmsProvider } from '../../src/messaging/providers/provider.ts';
 import { SandboxProvider } from '../../src/messaging/providers/sandbox.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import { queryAll } from '../../src/platform/sql.ts';
-import type { Actor } from '../../src/shared/actor.ts';
+import { type Actor, operator } from '../../src/shared/actor.ts';
+import { seedTeam } from '../helpers/services.ts';
+
+/** A number the sandbox provider delivers to. */
+export const GERMAN = '+4917012345678';
+/** The sandbox provider fails every number in this range. */
+export const FAILING = '+15005550001';
+
+/** A seeded team whose messages cost 0.05 each, with `masterBalance` on its master balance. */
+export async function teamWithPrice(services: Services, masterBalance: string) {
+  const seeded = await seedTeam(services, { masterBalance });
+  await services.messaging.setPrice(operator, { teamId: seeded.team.id, prefix: 'default', price: '0.05' });
+  return seeded;
+}
 
 /** A messaging service whose sandbox reports at once, so tests need not wait for deliveries. */
 export function instantMessaging(orm: Orm, provider: SmsProvider = new SandboxProvider(0)): MessagingService {

@@ -2,29 +2,26 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as messagingRoutes from '../../src/http/api/messaging.routes.ts';
 import * as statsRoutes from '../../src/http/api/stats.routes.ts';
 import { queryAll } from '../../src/platform/sql.ts';
-import { operator } from '../../src/shared/actor.ts';
 import { InsufficientFundsError } from '../../src/shared/errors.ts';
 import { useApi } from '../helpers/api.ts';
 import { clearOfUtcMidnight } from '../helpers/clock.ts';
-import { seedTeam, useServices } from '../helpers/services.ts';
-import { expectStatsEqualLog, instantMessaging, runMessagingJobs } from './helpers.ts';
+import { useServices } from '../helpers/services.ts';
+import {
+  expectStatsEqualLog,
+  FAILING,
+  GERMAN,
+  instantMessaging,
+  runMessagingJobs,
+  teamWithPrice,
+} from './helpers.ts';
 
 /** The owner's money is the master balance, so the owner's own messages are paid from it. */
 const h = useServices();
 const api = useApi(h, [messagingRoutes, statsRoutes]);
-const GERMAN = '+4917012345678';
-/** The sandbox provider fails every number in this range. */
-const FAILING = '+15005550001';
 
 beforeAll(() => {
   h.services.messaging = instantMessaging(h.orm);
 });
-
-async function teamWithPrice(masterBalance: string) {
-  const seeded = await seedTeam(h.services, { masterBalance });
-  await h.services.messaging.setPrice(operator, { teamId: seeded.team.id, prefix: 'default', price: '0.05' });
-  return seeded;
-}
 
 const masterBalance = async (actor: Parameters<Services['teams']['get']>[0]) =>
   (await h.services.teams.get(actor)).masterBalance;
@@ -34,7 +31,7 @@ describe('the owner sends with its own API key', () => {
   it('is charged from the master balance, and the message counts in its log and statistics', async () => {
     // Statistics count "today" (UTC).
     await clearOfUtcMidnight(20_000);
-    const { team, owner } = await teamWithPrice('10');
+    const { team, owner } = await teamWithPrice(h.services, '10');
 
     const r = await api.call('POST', '/sms', owner.apiKey, { to: GERMAN, message: 'From the owner' });
     expect(r.status).toBe(202);
@@ -68,7 +65,7 @@ describe('the owner sends with its own API key', () => {
   });
 
   it('is refused with 402 when the master balance cannot pay, and nothing is charged or queued', async () => {
-    const { team, owner } = await teamWithPrice('0.07');
+    const { team, owner } = await teamWithPrice(h.services, '0.07');
     const r = await api.call('POST', '/sms', owner.apiKey, { to: [GERMAN, GERMAN], message: 'two of them' });
     expect(r.status).toBe(402);
     expect(r.json.error.message).toMatch(/master balance is €0\.07, not enough for €0\.10/);
@@ -82,7 +79,7 @@ describe('the owner sends with its own API key', () => {
   });
 
   it('charges a repeated Idempotency-Key once', async () => {
-    const { owner } = await teamWithPrice('1');
+    const { owner } = await teamWithPrice(h.services, '1');
     const body = { to: GERMAN, message: 'once' };
     const first = await api.call('POST', '/sms', owner.apiKey, body, { 'idempotency-key': 'owner-1' });
     const again = await api.call('POST', '/sms', owner.apiKey, body, { 'idempotency-key': 'owner-1' });
@@ -92,7 +89,7 @@ describe('the owner sends with its own API key', () => {
   });
 
   it('gets a failed message refunded to the master balance once, even after handing over ownership', async () => {
-    const { team, owner, admin } = await teamWithPrice('1');
+    const { team, owner, admin } = await teamWithPrice(h.services, '1');
     await h.services.messaging.send(owner.actor, { to: FAILING, message: 'will fail' });
     expect(await masterBalance(owner.actor)).toBe(950_000n);
 
@@ -136,7 +133,7 @@ describe('the owner sends with its own API key', () => {
   });
 
   it('a former owner sends from its own sub-account balance again', async () => {
-    const { owner, admin } = await teamWithPrice('1');
+    const { owner, admin } = await teamWithPrice(h.services, '1');
     const handover = await h.services.approvals.request(owner.actor, {
       member: { id: admin.id },
       role: 'owner',

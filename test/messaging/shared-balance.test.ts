@@ -6,23 +6,26 @@ import { memberActor, operator } from '../../src/shared/actor.ts';
 import { ConflictError } from '../../src/shared/errors.ts';
 import { useApi } from '../helpers/api.ts';
 import { clearOfUtcMidnight } from '../helpers/clock.ts';
-import { seedTeam, useServices } from '../helpers/services.ts';
-import { expectStatsEqualLog, instantMessaging, runMessagingJobs } from './helpers.ts';
+import { useServices } from '../helpers/services.ts';
+import {
+  expectStatsEqualLog,
+  FAILING,
+  GERMAN,
+  instantMessaging,
+  runMessagingJobs,
+  teamWithPrice,
+} from './helpers.ts';
 
 /** A member sharing the master balance (Vonage's use_primary_account_balance) sends from it. */
 const h = useServices();
 const api = useApi(h, [messagingRoutes, statsRoutes]);
-const GERMAN = '+4917012345678';
-/** The sandbox provider fails every number in this range. */
-const FAILING = '+15005550001';
 
 beforeAll(() => {
   h.services.messaging = instantMessaging(h.orm);
 });
 
 async function teamWithSharedMember(masterBalance: string) {
-  const seeded = await seedTeam(h.services, { masterBalance });
-  await h.services.messaging.setPrice(operator, { teamId: seeded.team.id, prefix: 'default', price: '0.05' });
+  const seeded = await teamWithPrice(h.services, masterBalance);
   const created = await h.services.members.create(seeded.owner.actor, {
     name: 'Shared',
     sharesMasterBalance: true,
