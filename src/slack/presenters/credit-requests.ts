@@ -54,6 +54,12 @@ export function creditRequestMessage(request: CreditRequestView): { text: string
 }
 
 /** What the requester is told by direct message once the request is decided or expired. */
+/** To a decider whose click found the request already decided (a second click, another admin). */
+export function creditRequestAlreadyDecided(request: CreditRequestView): string {
+  const by = request.decidedByName ? ` by ${request.decidedByName}` : '';
+  return `Credit request #${request.id} was already ${request.status}${by}; nothing changed.`;
+}
+
 export function creditRequestOutcome(request: CreditRequestView): string {
   const amount = amountOf(request);
   if (request.status === 'approved') {

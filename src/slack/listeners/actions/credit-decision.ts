@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { TeamopsContext } from '../../context.ts';
 import { ACTIONS } from '../../ids.ts';
+import { creditRequestAlreadyDecided } from '../../presenters/credit-requests.ts';
 import { clickCaller, explainClickFailure } from '../../support/interaction.ts';
 
 type Args = AllMiddlewareArgs<TeamopsContext> & SlackActionMiddlewareArgs<BlockAction<ButtonAction>>;
@@ -29,7 +30,7 @@ export async function decideCreditRequest({
     await respond({
       response_type: 'ephemeral',
       replace_original: false,
-      text: `Credit request #${request.id} was already ${request.status}${request.decidedByName ? ` by ${request.decidedByName}` : ''}; nothing changed.`,
+      text: creditRequestAlreadyDecided(request),
     });
   } catch (error) {
     await explainClickFailure(deps, client, body, respond, error);
