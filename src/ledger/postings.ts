@@ -596,24 +596,12 @@ export const SQL_GUARDS = {
 };
 
 /**
- * The writes of ONE posting whose guards held, as CTEs of a larger statement, over a CTE `ok`
- * of one row (no row: nothing is written) with the columns team_id, member_id, kind, amount,
- * idempotency_key, request_hash, reason, actor_kind, actor_member_id, via, from_member_id,
- * to_member_id, master_before, master_after, member_before, member_after (the *_before/_after
- * of a side the posting does not move are null), level (the member's balance-low level).
- * The same rows `writePostings` writes for a batch: the balances, the transfer (CTE `transfer`
- * returns its id and created_at), its audit event and, when the member's balance falls below
- * its level, the balance-low job.
+ * What a posting records besides its balances, as CTEs over `ok` (see SINGLE_POSTING_WRITES):
+ * the transfer (CTE `transfer` returns its id and created_at), its audit event and, when the
+ * member's balance falls below its level, the balance-low job. On its own for a statement whose
+ * balance update is itself the row's lock (CHARGE_TOGETHER in src/messaging/charging.ts).
  */
-export const SINGLE_POSTING_WRITES = `
-     team_written as (
-       update teams set master_balance = ok.master_after, updated_at = now()
-         from ok where teams.id = ok.team_id and ok.master_after is not null
-     ),
-     member_written as (
-       update members set balance = ok.member_after, updated_at = now()
-         from ok where members.id = ok.member_id and ok.member_after is not null
-     ),
+export const POSTING_RECORD_WRITES = `
      transfer as (
        insert into transfers (team_id, kind, from_member_id, to_member_id, amount, idempotency_key, request_hash,
                               reason, actor_kind, actor_member_id, via, master_balance_after, member_balance_after,
@@ -645,6 +633,25 @@ export const SINGLE_POSTING_WRITES = `
          }).sql
        }
      )`;
+
+/**
+ * The writes of ONE posting whose guards held, as CTEs of a larger statement, over a CTE `ok`
+ * of one row (no row: nothing is written) with the columns team_id, member_id, kind, amount,
+ * idempotency_key, request_hash, reason, actor_kind, actor_member_id, via, from_member_id,
+ * to_member_id, master_before, master_after, member_before, member_after (the *_before/_after
+ * of a side the posting does not move are null), level (the member's balance-low level).
+ * The same rows `writePostings` writes for a batch: the balances and POSTING_RECORD_WRITES.
+ */
+export const SINGLE_POSTING_WRITES = `
+     team_written as (
+       update teams set master_balance = ok.master_after, updated_at = now()
+         from ok where teams.id = ok.team_id and ok.master_after is not null
+     ),
+     member_written as (
+       update members set balance = ok.member_after, updated_at = now()
+         from ok where members.id = ok.member_id and ok.member_after is not null
+     ),
+     ${POSTING_RECORD_WRITES}`;
 
 /** The posting statement, with the team row locked first (its master balance moves) or only read. */
 function singlePostingStatement(lockTeam: boolean): PreparedStatement {

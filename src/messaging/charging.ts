@@ -2,10 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   applyPostings,
+  POSTING_RECORD_WRITES,
   type Posting,
   type PostingOutcome,
-  postLocked,
-  SINGLE_POSTING_WRITES,
   SQL_GUARDS,
 } from '../ledger/postings.ts';
 import { chargeWithinSpendingLimit } from '../ledger/spending-limits.ts';
@@ -13,7 +12,7 @@ import type { Role } from '../members/member.entity.ts';
 import { enqueueJob, enqueueJobsFrom, withRequestId } from '../outbox/outbox.ts';
 import type { Orm } from '../platform/database.ts';
 import { postings as postingsCounter, smsCharges } from '../platform/metrics.ts';
-import type { PreparedStatement } from '../platform/prepared.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
 import { transact } from '../platform/transactions.ts';
 import type { Channel } from '../shared/actor.ts';
@@ -423,12 +422,19 @@ function refused(error: unknown): Settled<SendResult> {
 
 /**
  * Send requests of one member paying from its own balance, charged in ONE statement that is its
- * own transaction: it locks the member, prices the recipients (`priceForSql`), decides the guard
- * on the locked row, and writes one posting for all of them (`SINGLE_POSTING_WRITES`: balance,
- * transfer, audit event, balance-low job), their messages, the statistics rollup and one
- * dispatch job — or nothing. The same rows, in the same lock order (member, statistics, then
- * inserts), as `chargeBatch` writes for a request alone or for requests without keys sharing a
- * posting. The request hash is `hashPosting`'s, written in SQL because the amount is priced there.
+ * own transaction — one round trip, like a hand-written charge: it prices the recipients
+ * (`priceForSql`), then takes the member's balance in a guarded UPDATE, and writes one posting
+ * for all of them (the transfer, audit event and balance-low job of `POSTING_RECORD_WRITES`),
+ * their messages, the statistics rollup and one dispatch job — or nothing. The same rows, in the
+ * same lock order (member, statistics, then inserts), as `chargeBatch` writes for a request alone
+ * or for requests without keys sharing a posting. The request hash is `hashPosting`'s, written in
+ * SQL because the amount is priced there.
+ *
+ * The UPDATE is the member row's only lock in the statement, and its guards are re-checked on
+ * the newest row version when it had to wait. A separate `for update` read of the same row in
+ * the same statement would not do: the UPDATE would then lock the version the statement's
+ * snapshot saw again, queueing behind transactions that wait for this one (the deadlock the
+ * mixed-load bank test caught).
  */
 const CHARGE_TOGETHER: PreparedStatement = {
   name: 'messaging.charge-together',
@@ -437,15 +443,12 @@ const CHARGE_TOGETHER: PreparedStatement = {
   // $11 encoding, $12 parts, $13 request key; $14 provider, $15 what the dispatch job's payload
   // carries besides the message ids.
   text: `with
-     m as materialized (
-       select m.id, m.team_id, m.name, m.balance, m.credit_limit, t.currency,
+     sender as materialized (
+       select m.id, m.team_id, m.name, t.currency,
               coalesce((select r.threshold from auto_recharge_rules r where r.member_id = m.id), t.low_balance_level)
                 as level
          from members m join teams t on t.id = m.team_id
-        where m.id = $1 and m.status = 'active' and m.role <> 'owner' and not m.shares_master_balance
-          -- A monthly spending limit is guarded by chargeBatch (src/ledger/spending-limits.ts).
-          and not exists (select 1 from spending_limits l where l.member_id = m.id)
-          for no key update of m
+        where m.id = $1
      ),
      requests as (
        select q.n - 1 as req, q.body, q.sender_id, q.encoding, q.parts, q.request_key
@@ -457,26 +460,33 @@ const CHARGE_TOGETHER: PreparedStatement = {
          from (select r.ord, r.recipient, r.req, q.parts,
                       (row_number() over (partition by r.req order by r.ord) - 1)::int as request_index,
                       coalesce(${priceForSql('m.team_id', 'r.digits')}, $5::bigint) as unit_price
-                 from m, unnest($2::text[], $3::text[], $4::int[]) with ordinality as r(recipient, digits, req, ord)
+                 from sender m, unnest($2::text[], $3::text[], $4::int[]) with ordinality as r(recipient, digits, req, ord)
                  join requests q on q.req = r.req) x
         order by x.ord
      ),
      total as (select sum(cost) as amount from priced),
-     ok as materialized (
-       select m.team_id, m.id as member_id, 'message_charge'::text as kind, total.amount,
-              $6::text as idempotency_key,
-              encode(sha256(convert_to(format('[%s,"message_charge",%s,"%s"]', m.team_id, m.id, total.amount), 'UTF8')),
-                     'hex') as request_hash,
-              $7::text as reason, 'member'::text as actor_kind, m.id as actor_member_id, $8::text as via,
-              m.id as from_member_id, null::int as to_member_id,
-              null::bigint as master_before, null::bigint as master_after,
-              m.balance as member_before, m.balance - total.amount as member_after, m.level,
-              m.name as member_name, m.currency
-         from m, total
-        where ${SQL_GUARDS.memberCanPay('total.amount')}
+     charged as (
+       update members m set balance = m.balance - total.amount, updated_at = now()
+         from total
+        where m.id = $1 and m.status = 'active' and m.role <> 'owner' and not m.shares_master_balance
+          -- A monthly spending limit is guarded by chargeBatch (src/ledger/spending-limits.ts).
+          and not exists (select 1 from spending_limits l where l.member_id = m.id)
+          and ${SQL_GUARDS.memberCanPay('total.amount')}
           and not exists (select 1 from transfers x where x.team_id = m.team_id and x.idempotency_key = $6::text)
+       returning m.balance + total.amount as member_before, m.balance as member_after
      ),
-     ${SINGLE_POSTING_WRITES},
+     ok as materialized (
+       select s.team_id, s.id as member_id, 'message_charge'::text as kind, total.amount,
+              $6::text as idempotency_key,
+              encode(sha256(convert_to(format('[%s,"message_charge",%s,"%s"]', s.team_id, s.id, total.amount), 'UTF8')),
+                     'hex') as request_hash,
+              $7::text as reason, 'member'::text as actor_kind, s.id as actor_member_id, $8::text as via,
+              s.id as from_member_id, null::int as to_member_id,
+              null::bigint as master_before, null::bigint as master_after,
+              c.member_before, c.member_after, s.level, s.name as member_name, s.currency
+         from sender s, total, charged c
+     ),
+     ${POSTING_RECORD_WRITES},
      written as (
        insert into messages (id, team_id, member_id, recipient, body, sender_id, encoding, parts, unit_price, cost,
                              status, provider, request_key, request_index, charge_transfer_id, created_at)
@@ -524,12 +534,12 @@ export async function chargeTogether(
   if (batch.length > 1 && batch.some((r) => r.idempotencyKey !== null)) return null;
   const recipients = batch.flatMap((r) => r.recipients);
   const first = batch[0]!;
-  const [row] = await postLocked<{
+  const [row] = await runPrepared<{
     transfer_id: string;
     balance: string;
     currency: string;
     messages: { id: string; req: number; index: number; cost: string }[];
-  }>(orm, CHARGE_TOGETHER, null, first.memberId, [
+  }>(orm, CHARGE_TOGETHER, [
     first.memberId,
     recipients,
     recipients.map(e164Digits),
