@@ -718,11 +718,11 @@ export function postLocked<R extends Record<string, unknown>>(
   memberId: number,
   values: readonly unknown[],
 ): Promise<R[]> {
-  return inPreparedTransaction(orm, async (run) => {
-    if (teamId !== null) await run(LOCK_TEAM, [teamId]);
-    await run(LOCK_MEMBER, [memberId]);
-    return run<R>(statement, values);
-  });
+  return inPreparedTransaction<R>(orm, [
+    ...(teamId !== null ? [{ statement: LOCK_TEAM, values: [teamId] }] : []),
+    { statement: LOCK_MEMBER, values: [memberId] },
+    { statement, values },
+  ]);
 }
 
 /**

@@ -34,39 +34,54 @@ export async function runPrepared<T extends pg.QueryResultRow>(
   return result.rows;
 }
 
+/** A prepared statement with its values, for one transaction's pipeline. */
+export interface PreparedCall {
+  statement: PreparedStatement;
+  values: readonly unknown[];
+}
+
 /**
- * Prepared statements in one transaction on one connection. The one-statement postings lock
- * their rows here first, each in a statement of its own: a statement that locks a row and then
- * updates it would update the version its snapshot saw, and re-locking that old version queues
- * behind transactions waiting for the new one — a deadlock PostgreSQL reported under the
- * mixed-load test. Locked first, the rows are the newest versions in the next statement's snapshot.
+ * Prepared statements run in order in ONE transaction on one connection, sent together in one
+ * round trip: BEGIN, the statements and COMMIT are written at once (pg's pipeline mode) and
+ * PostgreSQL runs them one after the other, each with a fresh snapshot. Resolves to the last
+ * statement's rows. When one fails, PostgreSQL refuses the rest of the transaction, its COMMIT
+ * rolls everything back, and this rejects with the first error: nothing of it is written.
+ *
+ * The one-statement postings lock their rows here first, each in a statement of its own: a
+ * statement that locks a row and then updates it would update the version its snapshot saw, and
+ * re-locking that old version queues behind transactions waiting for the new one — a deadlock
+ * PostgreSQL reported under the mixed-load test. Locked first, the rows are the newest versions
+ * in the next statement's snapshot.
  */
-export async function inPreparedTransaction<T>(
+export async function inPreparedTransaction<R extends pg.QueryResultRow>(
   orm: Orm,
-  work: (
-    run: <R extends pg.QueryResultRow>(
-      statement: PreparedStatement,
-      values: readonly unknown[],
-    ) => Promise<R[]>,
-  ) => Promise<T>,
-): Promise<T> {
+  calls: readonly PreparedCall[],
+): Promise<R[]> {
   const client = await (await poolOf(orm)).connect();
+  // Pipeline mode only for this transaction: the pool's connections also serve cursors, which
+  // cannot share a pipelined connection.
+  const pipelined = client as pg.PoolClient & { pipeline: boolean };
+  pipelined.pipeline = true;
+  let broken: unknown;
   try {
-    await client.query('begin');
-    const result = await work(async (statement, values) => {
-      const { rows } = await client.query({
-        name: statement.name,
-        text: statement.text,
-        values: [...values],
-      });
-      return rows;
-    });
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
+    const sent = [
+      client.query('begin'),
+      ...calls.map(({ statement, values }) =>
+        client.query<R>({ name: statement.name, text: statement.text, values: [...values] }),
+      ),
+      client.query('commit'),
+    ];
+    const settled = await Promise.allSettled(sent);
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) {
+      // COMMIT after a failed statement rolls back; without an answer to it, the connection's
+      // state is unknown and it must not go back to the pool.
+      if (settled.at(-1)!.status === 'rejected') broken = failed.reason;
+      throw failed.reason;
+    }
+    return (settled.at(-2) as PromiseFulfilledResult<pg.QueryResult<R>>).value.rows;
   } finally {
-    client.release();
+    pipelined.pipeline = false;
+    client.release(broken instanceof Error ? broken : undefined);
   }
 }
