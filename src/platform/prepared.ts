@@ -58,8 +58,9 @@ export async function inPreparedTransaction<R extends pg.QueryResultRow>(
   calls: readonly PreparedCall[],
 ): Promise<R[]> {
   const client = await (await poolOf(orm)).connect();
-  // Pipeline mode only for this transaction: the pool's connections also serve cursors, which
-  // cannot share a pipelined connection.
+  // Pipeline mode only for this transaction: the pool's connections serve every other query too,
+  // which expects one statement on the wire at a time (a timed-out pipelined query, say, ends
+  // its connection).
   const pipelined = client as pg.PoolClient & { pipeline: boolean };
   pipelined.pipeline = true;
   let broken: unknown;
