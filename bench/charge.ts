@@ -24,6 +24,7 @@ import { createApiRouter } from '../src/http/api/router.ts';
 import { createLogger } from '../src/logger.ts';
 import { queryOne } from '../src/platform/sql.ts';
 import { memberActor, operator } from '../src/shared/actor.ts';
+import { cpuPerThousand, readCpu } from './cpu.ts';
 import {
   createBenchDatabase,
   type LoadResult,
@@ -159,9 +160,9 @@ async function main(): Promise<void> {
       const baseline1 = await runLoad(1, ms, baseline);
       const baseline64 = await runLoad(64, ms, baseline);
       const service1 = await runLoad(1, ms, service);
-      const service64 = await runLoad(64, ms, service);
-      const http64 = await runHttpLoad(sms(ms));
-      const httpNoop64 = await runHttpLoad(noopOrder(ms));
+      const service64 = await measuringCpu(() => runLoad(64, ms, service));
+      const http64 = await measuringCpu(() => runHttpLoad(sms(ms)));
+      const httpNoop64 = await measuringCpu(() => runHttpLoad(noopOrder(ms)));
       const httpSms1 = await runHttpLoad(alone(sms(ms)));
       const httpCredit1 = await runHttpLoad(creditOrder(ms));
       const httpNoop1 = await runHttpLoad(alone(noopOrder(ms)));
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
         httpCredit1,
         httpNoop1,
         serviceRatio: service64.perSecond / best,
+        httpCeiling: compositionCeiling(httpNoop64, service64),
         httpRatio: http64.perSecond / best,
         oneCallerRatio: service1.perSecond / baseline1.perSecond,
         httpOfNoop: http64.perSecond / httpNoop64.perSecond,
@@ -190,11 +192,17 @@ async function main(): Promise<void> {
           `http/no-op ${((100 * http64.perSecond) / httpNoop64.perSecond).toFixed(0)}% | one keep-alive client p50: ` +
           `sms ${httpSms1.p50Ms.toFixed(2)} ms, credit ${httpCredit1.p50Ms.toFixed(2)} ms, no-op ${httpNoop1.p50Ms.toFixed(2)} ms`,
       );
+      console.log(
+        `         CPU µs per request (node + postgres): service 64 callers ${cpuText(service64)}, ` +
+          `POST /sms ${cpuText(http64)}, no-op route ${cpuText(httpNoop64)}; ` +
+          `POST /sms could reach at most ${(100 * rounds.at(-1)!.httpCeiling).toFixed(0)}% of the no-op route`,
+      );
     }
     const serviceRatio = median(rounds.map((r) => r.serviceRatio));
     const httpRatio = median(rounds.map((r) => r.httpRatio));
     const oneCallerRatio = median(rounds.map((r) => r.oneCallerRatio));
     const httpOfNoop = median(rounds.map((r) => r.httpOfNoop));
+    const httpCeiling = median(rounds.map((r) => r.httpCeiling));
     const medians = {
       baseline1: median(rounds.map((r) => r.baseline1.perSecond)),
       baseline64: median(rounds.map((r) => r.baseline64.perSecond)),
@@ -244,6 +252,11 @@ async function main(): Promise<void> {
       consistent,
       `${(100 * httpOfNoop).toFixed(0)}% (${rounds.map((r) => (100 * r.httpOfNoop).toFixed(0)).join(', ')}%)`,
     );
+    console.log(
+      `ceiling: with the no-op route's and the service's own CPU per request, POST /sms could reach at most ` +
+        `${(100 * httpCeiling).toFixed(0)}% of the no-op route here (median round; ` +
+        `${rounds.map((r) => (100 * r.httpCeiling).toFixed(0)).join(', ')}%)`,
+    );
 
     const file = await writeResults('charge', {
       secondsPerRun: SECONDS,
@@ -253,6 +266,7 @@ async function main(): Promise<void> {
       httpRatio,
       oneCallerRatio,
       httpOfNoop,
+      httpCeiling,
       target: TARGET,
       price: PRICE,
       consistent,
@@ -292,13 +306,15 @@ async function balances(orm: Awaited<ReturnType<typeof migratedOrm>>, memberId: 
   };
 }
 
+type Measured = LoadResult & { cpuUs: { node: number; postgres: number } };
+
 interface Round {
   baseline1: LoadResult;
   baseline64: LoadResult;
   service1: LoadResult;
-  service64: LoadResult;
-  http64: LoadResult;
-  httpNoop64: LoadResult;
+  service64: Measured;
+  http64: Measured;
+  httpNoop64: Measured;
   httpSms1: LoadResult;
   httpCredit1: LoadResult;
   httpNoop1: LoadResult;
@@ -306,6 +322,35 @@ interface Round {
   httpRatio: number;
   oneCallerRatio: number;
   httpOfNoop: number;
+  /** What POST /sms would reach if it cost no more than the no-op route plus the service's send. */
+  httpCeiling: number;
+}
+
+/** The machine's CPU (this process, with its load thread, and PostgreSQL) per request of a run. */
+async function measuringCpu(run: () => Promise<LoadResult>): Promise<Measured> {
+  const before = readCpu();
+  const result = await run();
+  const perThousand = cpuPerThousand(before, readCpu(), result.operations);
+  return { ...result, cpuUs: { node: perThousand.node * 1000, postgres: perThousand.postgres * 1000 } };
+}
+
+function cpuOf(r: Measured): number {
+  return r.cpuUs.node + r.cpuUs.postgres;
+}
+
+function cpuText(r: Measured): string {
+  return `${cpuOf(r).toFixed(0)} (${r.cpuUs.node.toFixed(0)} + ${r.cpuUs.postgres.toFixed(0)})`;
+}
+
+/**
+ * The ceiling of the HTTP target on this machine. A request to POST /sms does at least what a
+ * request to the no-op route does (HTTP, JSON, the key check, the client's side) and what one
+ * send through the service does (validation, the charge); with every core busy, requests per
+ * second go as one over the CPU per request, so POST /sms reaches at most
+ * noop / (noop + service) of the no-op route's rate.
+ */
+function compositionCeiling(noop: Measured, service: Measured): number {
+  return cpuOf(noop) / (cpuOf(noop) + cpuOf(service));
 }
 
 function fmt(r: LoadResult): string {
