@@ -54,7 +54,7 @@ export function createServices(
   );
   return {
     teams: new TeamService(orm),
-    members: new MemberService(orm),
+    members: new MemberService(orm, logger),
     ledger,
     autoRecharge: new AutoRechargeService(orm),
     invitations: new InvitationService(
@@ -74,9 +74,9 @@ export function createServices(
   };
 }
 
-/** Lets go of what the services hold besides the ORM (the chart drawing thread). */
+/** Lets go of what the services hold besides the ORM (the chart drawing thread, the key cache's listener). */
 export async function closeServices(services: Services): Promise<void> {
-  await services.charts.close();
+  await Promise.all([services.charts.close(), services.members.stopKeyCache()]);
 }
 
 /** What the transports and workers are given. */

@@ -76,5 +76,36 @@ export const Member = defineEntity({
         "create unique index members_slack_user_per_team on members (team_id, slack_user_id) where status <> 'closed'",
     },
   ],
+  // Tell every process when an API key's holder changes (src/members/api-key-cache.ts): NOTIFY
+  // with the member's id, delivered when the transaction commits. Balance updates change none of
+  // these columns, so a charge fires nothing.
+  triggers: [
+    {
+      name: 'members_key_holder_changed',
+      timing: 'after',
+      events: ['update'],
+      expression: `create function teamops_key_holder_changed() returns trigger language plpgsql as $$
+          begin
+            perform pg_notify('teamops_key_holders', old.id::text);
+            return null;
+          end
+        $$;
+        create trigger members_key_holder_changed
+          after update of api_key_hash, team_id, role, status, username, email, key_id on members
+          for each row
+          when (old.api_key_hash is distinct from new.api_key_hash or old.team_id is distinct from new.team_id
+                or old.role is distinct from new.role or old.status is distinct from new.status
+                or old.username is distinct from new.username or old.email is distinct from new.email
+                or old.key_id is distinct from new.key_id)
+          execute function teamops_key_holder_changed()`,
+    },
+    {
+      name: 'members_key_holder_deleted',
+      timing: 'after',
+      events: ['delete'],
+      expression:
+        'create trigger members_key_holder_deleted after delete on members for each row execute function teamops_key_holder_changed()',
+    },
+  ],
 });
 export type IMember = InferEntity<typeof Member>;

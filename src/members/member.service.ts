@@ -6,6 +6,7 @@ import { moveCreditLimit } from '../ledger/credit-limit-transfers.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import { type MonthSpend, monthSpendOf } from '../ledger/spending-limits.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import type { Orm } from '../platform/database.ts';
 import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
@@ -24,6 +25,7 @@ import {
   requireManager,
   requireSelfOrManager,
 } from './access.ts';
+import { ApiKeyCache, type KeyHolder } from './api-key-cache.ts';
 import { chosenApiKey, hashSecret, issueApiKey } from './api-keys.ts';
 import { findMember, MEMBER_COLUMNS, type MemberRef } from './lookups.ts';
 import { type IMember, MEMBER_STATUSES, Member, type MemberStatus } from './member.entity.ts';
@@ -43,15 +45,23 @@ export interface MemberPage {
   limit: number;
 }
 
-const MEMBER_BY_KEY: PreparedStatement = {
-  name: 'members.by-api-key',
-  text: `select ${MEMBER_COLUMNS} from members m where m.api_key_hash = $1`,
+const KEY_HOLDER_BY_KEY: PreparedStatement = {
+  name: 'members.key-holder-by-api-key',
+  text: `select m.id, m.team_id as "teamId", m.role, m.status, m.username, m.email, m.key_id as "keyId"
+           from members m where m.api_key_hash = $1`,
 };
 
 export class MemberService {
   readonly #orm: Orm;
-  constructor(orm: Orm) {
+  readonly #keys: ApiKeyCache;
+  constructor(orm: Orm, logger: Logger = createLogger('silent')) {
     this.#orm = orm;
+    this.#keys = new ApiKeyCache(orm, logger);
+  }
+
+  /** Lets go of the key cache's notification connection. */
+  stopKeyCache(): Promise<void> {
+    return this.#keys.close();
   }
 
   /**
@@ -109,14 +119,19 @@ export class MemberService {
   }
 
   /** The member an API key belongs to; only active members may use their key. */
-  async authenticateApiKey(key: string): Promise<MemberView> {
+  async authenticateApiKey(key: string): Promise<KeyHolder> {
     const trimmed = key.trim();
     if (!trimmed) throw new UnauthenticatedError('An API key is required');
-    // Every API request starts here: a prepared statement, planned once per connection.
-    const [row] = await runPrepared<MemberRow>(this.#orm, MEMBER_BY_KEY, [hashSecret(trimmed)]);
-    if (!row) throw new UnauthenticatedError('The API key is not valid');
-    if (row.status !== 'active') throw new ForbiddenError(`This sub-account is ${row.status}`);
-    return memberViewFromRow(row);
+    // Every API request starts here: from memory while that can be trusted (ApiKeyCache), else
+    // one prepared statement, planned once per connection.
+    const keyHash = hashSecret(trimmed);
+    const holder = await this.#keys.holderOf(keyHash, async () => {
+      const [row] = await runPrepared<KeyHolder>(this.#orm, KEY_HOLDER_BY_KEY, [keyHash]);
+      return row ?? null;
+    });
+    if (!holder) throw new UnauthenticatedError('The API key is not valid');
+    if (holder.status !== 'active') throw new ForbiddenError(`This sub-account is ${holder.status}`);
+    return holder;
   }
 
   async list(

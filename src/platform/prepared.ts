@@ -15,7 +15,7 @@ export interface PreparedStatement {
 const pools = new WeakMap<Orm, Promise<pg.Pool>>();
 
 /** The `pg` pool behind the ORM: the same connections and limit as every other query. */
-function poolOf(orm: Orm): Promise<pg.Pool> {
+export function poolOf(orm: Orm): Promise<pg.Pool> {
   let pool = pools.get(orm);
   if (!pool) {
     pool = orm.em.getConnection().getNativeClient() as Promise<pg.Pool>;

@@ -731,8 +731,10 @@ describe('authorization matrix', () => {
         .filter((method) => method !== 'constructor')
         .map((method) => `${service}.${method}`),
     );
-    // Not called by a member: the token is the credential, or the caller is a transport or worker.
+    // Not called by a member: the token is the credential, or the caller is a transport or worker
+    // (or the process stopping).
     const notMemberCalls = new Set([
+      'members.stopKeyCache',
       'teams.setup',
       'teams.getBySlackTeam',
       'members.identifySlackUser',

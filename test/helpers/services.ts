@@ -31,6 +31,12 @@ export function useServices(): ServiceHarness {
   return harness;
 }
 
+/** The member an API key authenticates, as that member sees itself: the key shown works, and whose it is. */
+export async function memberOfKey(services: Services, apiKey: string) {
+  const holder = await services.members.authenticateApiKey(apiKey);
+  return services.members.show(memberActor(holder.id, 'api'), { id: holder.id });
+}
+
 let teamCounter = 0;
 
 /** A team with an owner, an admin and a user, and money on the master balance. */

@@ -7,7 +7,7 @@ import { mountInvitationPages } from '../../src/http/invitations.routes.ts';
 import { InvitationService } from '../../src/invitations/invitation.service.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { invitationLinkToken } from '../helpers/invitation-link.ts';
-import { seedTeam } from '../helpers/services.ts';
+import { memberOfKey, seedTeam } from '../helpers/services.ts';
 import { useWorkerHarness } from '../helpers/worker-harness.ts';
 import { silentLogger } from '../helpers/workers.ts';
 
@@ -85,7 +85,7 @@ describe('accept page over HTTP', () => {
     const key = apiKeyIn(page);
     expect(key).toBeDefined();
     expect(page).toContain('shown only once');
-    const member = await h.services.members.authenticateApiKey(key!);
+    const member = await memberOfKey(h.services, key!);
     expect(member).toMatchObject({ id: invitation.memberId, name: 'Nina New', status: 'active' });
 
     // The same link again: a clear page, no second key, the first key still works.

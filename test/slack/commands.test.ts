@@ -1,7 +1,9 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: Slack payloads are loose JSON; the assertions say what matters.
+
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
 import { ACTIONS, VIEWS } from '../../src/slack/ids.ts';
+import { memberOfKey } from '../helpers/services.ts';
 import type { SlackHttpResult } from '../helpers/slack-requests.ts';
 import { type SlackTeam, seedSlackTeam, shown, useSlackApp } from './harness.ts';
 
@@ -90,7 +92,7 @@ describe('/team create and /team key', () => {
     const created = await run('U0ADMIN', 'create Marketing Dept marketing@acme.test');
     const key = /```(tok_[\w-]+)```/.exec(created.all)?.[1];
     expect(key).toBeDefined();
-    const member = await h.services.members.authenticateApiKey(key!);
+    const member = await memberOfKey(h.services, key!);
     expect(member).toMatchObject({ name: 'Marketing Dept', email: 'marketing@acme.test', status: 'active' });
     // The refresh that shows the new member: one an earlier command set off may land first.
     const home = await h.fakeSlack.waitFor(

@@ -6,6 +6,7 @@ import { ACTIONS, VIEWS } from '../../src/slack/ids.ts';
 import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import type { SlackCall } from '../helpers/fake-slack.ts';
 import { invitationLinkToken } from '../helpers/invitation-link.ts';
+import { memberOfKey } from '../helpers/services.ts';
 import { type SlackTeam, seedSlackTeam, shown, useSlackApp } from './harness.ts';
 
 const h = useSlackApp('T0INTERACT');
@@ -143,7 +144,7 @@ describe('modals', () => {
     );
     expect(good.json.response_action).toBe('update');
     const key = /```(tok_[\w-]+)```/.exec(JSON.stringify(good.json.view))?.[1];
-    expect((await h.services.members.authenticateApiKey(key!)).name).toBe('Ops');
+    expect((await h.services.members.authenticateApiKey(key!)).email).toBe('ops@acme.test');
     await h.fakeSlack.waitFor('views.publish', (c) => c.args.user_id === 'U0ADMIN');
   });
 
@@ -286,7 +287,7 @@ describe('invitation by mention', () => {
     );
     const keyReply = h.fakeSlack.responses(res.responseId).find((c) => c.args.response_type === 'ephemeral')!;
     const key = /```(tok_[\w-]+)```/.exec(shown(keyReply))?.[1];
-    expect(await h.services.members.authenticateApiKey(key!)).toMatchObject({
+    expect(await memberOfKey(h.services, key!)).toMatchObject({
       name: 'Dora Explorer',
       slackUserId: 'U0DORA',
     });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
+import { memberOfKey } from '../helpers/services.ts';
 import { signSlackRequest } from '../helpers/slack-requests.ts';
 import { seedSlackTeam, shown, useSlackApp } from './harness.ts';
 
@@ -69,7 +70,7 @@ describe('POST /slack/events', () => {
     expect(shown(reply)).toContain('Team *Transport Co* is set up with currency USD, and you are its owner');
     const key = /```(tok_[\w-]+)```/.exec(shown(reply))?.[1];
     expect(key).toBeDefined();
-    const owner = await h.services.members.authenticateApiKey(key!);
+    const owner = await memberOfKey(h.services, key!);
     expect(owner).toMatchObject({
       name: 'Frida Founder',
       email: 'frida@transport.test',

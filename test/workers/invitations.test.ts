@@ -3,7 +3,7 @@ import { memberActor } from '../../src/shared/actor.ts';
 import { answerInvitationDm } from '../../src/slack/listeners/actions/invitation-answer.ts';
 import { INVITATION_DM_ACTIONS } from '../../src/slack/presenters/invitation-dm.ts';
 import { invitationLinkToken } from '../helpers/invitation-link.ts';
-import { seedTeam } from '../helpers/services.ts';
+import { memberOfKey, seedTeam } from '../helpers/services.ts';
 import { PUBLIC_URL, useWorkerHarness } from '../helpers/worker-harness.ts';
 import { eventually, sleep } from '../helpers/workers.ts';
 
@@ -146,7 +146,7 @@ describe('invitations by Slack mention', () => {
     });
     expect(accepted.replace.text).toContain(`You joined ${seeded.team.name} as Ivy Invited`);
     const key = /```(\S+)```/.exec(JSON.stringify(accepted.shownOnce?.blocks))?.[1];
-    const member = await h.services.members.authenticateApiKey(key!);
+    const member = await memberOfKey(h.services, key!);
     expect(member).toMatchObject({ name: 'Ivy Invited', status: 'active', slackUserId: 'UINVITED1' });
     const { rows: audited } = await h.sql.query(
       "select via from audit_events where action = 'invitation.accepted' and subject_member_id = $1",

@@ -1,12 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Services } from '../../app.ts';
-import type { MemberView } from '../../members/views.ts';
+import type { KeyHolder } from '../../members/api-key-cache.ts';
 import { UnauthenticatedError } from '../../shared/errors.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** The member whose API key authenticated this request. */
-    member?: MemberView;
+    member?: KeyHolder;
   }
 }
 
