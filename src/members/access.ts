@@ -6,7 +6,15 @@ import type { ActingParty, Actor } from '../shared/actor.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors.ts';
 import { describeRef, findMemberView, MEMBER_COLUMNS, type MemberRef, memberLookup } from './lookups.ts';
 import { type IMember, type MemberStatus, managesMembers, type Role } from './member.entity.ts';
-import { type MemberRow, type MemberView, memberViewFromRow } from './views.ts';
+import {
+  type MemberRow,
+  type MemberView,
+  memberViewFromRow,
+  TEAM_COLUMNS,
+  type TeamRow,
+  type TeamView,
+  teamViewFromRow,
+} from './views.ts';
 
 /**
  * Authentication and authorization of a service call: who the caller is, and what it may do.
@@ -95,6 +103,32 @@ export async function loadCallerAndMember(
       return memberViewFromRow(member);
     },
   };
+}
+
+const CALLER_AND_TEAM: PreparedStatement = {
+  name: 'members.caller-and-team',
+  text: `select ${CALLER_COLUMNS}, ${TEAM_COLUMNS.split(', ')
+    .map((column) => `${column} as t_${column.slice(2)}`)
+    .join(', ')}
+     from members c join teams t on t.id = c.team_id where c.id = $1`,
+};
+
+/**
+ * A member caller and its team, in one round trip: the team page, the App Home and every Slack
+ * reply that shows the team read it this way. The caller is checked as loadCaller checks it.
+ */
+export async function loadCallerAndTeam(
+  orm: Orm,
+  actor: Extract<Actor, { kind: 'member' }>,
+): Promise<{ caller: Caller; team: TeamView }> {
+  const [row] = await runPrepared<CallerRow & Record<`t_${keyof TeamRow}`, unknown>>(orm, CALLER_AND_TEAM, [
+    actor.memberId,
+  ]);
+  const caller = memberCaller(row, actor);
+  const team = Object.fromEntries(
+    Object.entries(row!).flatMap(([key, value]) => (key.startsWith('t_') ? [[key.slice(2), value]] : [])),
+  ) as unknown as TeamRow;
+  return { caller, team: teamViewFromRow(team) };
 }
 
 const callerAndMemberStatements = new Map<string, PreparedStatement>();

@@ -101,6 +101,48 @@ export function memberViewFromRow(row: MemberRow): MemberView {
   };
 }
 
+/** A team row as PostgreSQL returns it (bigint columns as text), for reads that skip the ORM. */
+export interface TeamRow {
+  id: number;
+  name: string;
+  currency: string;
+  slack_team_id: string | null;
+  master_balance: string;
+  credit_limit: string;
+  alerts_channel: string | null;
+  low_balance_level: string;
+  digest_channel: string | null;
+  digest_frequency: 'daily' | 'weekly' | null;
+  digest_time: string | null;
+  digest_timezone: string | null;
+  timezone: string;
+  created_at: Date | string;
+}
+
+export const TEAM_COLUMNS = [
+  't.id, t.name, t.currency, t.slack_team_id, t.master_balance, t.credit_limit, t.alerts_channel',
+  't.low_balance_level, t.digest_channel, t.digest_frequency, t.digest_time, t.digest_timezone, t.timezone, t.created_at',
+].join(', ');
+
+export function teamViewFromRow(row: TeamRow): TeamView {
+  return {
+    id: row.id,
+    name: row.name,
+    currency: row.currency,
+    slackTeamId: row.slack_team_id,
+    masterBalance: BigInt(row.master_balance),
+    creditLimit: BigInt(row.credit_limit),
+    alertsChannel: row.alerts_channel,
+    lowBalanceLevel: BigInt(row.low_balance_level),
+    digestChannel: row.digest_channel,
+    digestFrequency: row.digest_frequency,
+    digestTime: row.digest_time,
+    digestTimezone: row.digest_timezone,
+    timezone: row.timezone,
+    createdAt: new Date(row.created_at),
+  };
+}
+
 export function toTeamView(team: ITeam): TeamView {
   return {
     id: team.id,

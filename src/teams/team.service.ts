@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { recountMonthSpend } from '../ledger/spending-limits.ts';
-import { callerTeam, loadCaller, requireManager } from '../members/access.ts';
+import { callerTeam, loadCaller, loadCallerAndTeam, requireManager } from '../members/access.ts';
 import { issueApiKey } from '../members/api-keys.ts';
 import { Member } from '../members/member.entity.ts';
 import { freeUsername } from '../members/usernames.ts';
@@ -86,6 +86,11 @@ export class TeamService {
 
   /** The caller's team (the operator and workers name one). */
   async get(actor: Actor, teamId?: number): Promise<TeamView> {
+    if (actor.kind === 'member') {
+      const { caller, team } = await loadCallerAndTeam(this.#orm, actor);
+      callerTeam(caller, teamId);
+      return team;
+    }
     const em = this.#orm.em.fork();
     const caller = await loadCaller(em, actor);
     return toTeamView(await loadTeam(em, callerTeam(caller, teamId)));

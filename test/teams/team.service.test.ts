@@ -120,8 +120,17 @@ describe('team details', () => {
   it('shows every member its own team, and refuses to name another', async () => {
     const a = await seedTeam(h.services, { masterBalance: '25' });
     const b = await seedTeam(h.services);
+    await h.services.teams.setAlerts(a.owner.actor, { channel: 'C0ALERTS', level: '2' });
+    await h.services.teams.setTimezone(a.owner.actor, { timezone: 'Europe/Berlin' });
+    // A member's view is read with its caller in one statement; the operator's through the ORM: the same team.
+    const asOperator = await h.services.teams.get(operator, a.team.id);
+    expect(asOperator).toMatchObject({
+      alertsChannel: 'C0ALERTS',
+      lowBalanceLevel: 2_000_000n,
+      timezone: 'Europe/Berlin',
+    });
     for (const actor of [a.owner.actor, a.admin.actor, a.user.actor]) {
-      expect(await h.services.teams.get(actor)).toMatchObject({ id: a.team.id, masterBalance: 25_000_000n });
+      expect(await h.services.teams.get(actor)).toEqual({ ...asOperator, masterBalance: 25_000_000n });
     }
     await expect(h.services.teams.get(b.user.actor, a.team.id)).rejects.toMatchObject({
       code: 'forbidden',
