@@ -332,11 +332,14 @@ describe('queue dashboard', () => {
       const auth = `Basic ${Buffer.from(`ops:${ADMIN_PASSWORD}`).toString('base64')}`;
       const page = await fetch(`${pgBase}/admin/queues`, { headers: { authorization: auth } });
       expect(await page.text()).toContain('teamops queues (PostgreSQL)');
-      const listed = (await (
-        await fetch(`${pgBase}/admin/queues/api/queues`, { headers: { authorization: auth } })
-      ).json()) as {
+      const response = await fetch(`${pgBase}/admin/queues/api/queues`, { headers: { authorization: auth } });
+      const listed = (await response.json()) as {
         queues: Array<{ name: string; counts: Record<string, number> }>;
       };
+      expect({ status: response.status, listed }).toMatchObject({
+        status: 200,
+        listed: { queues: expect.any(Array) },
+      });
       expect(listed.queues.find((q) => q.name === 'mail')!.counts.waiting).toBe(1);
     } finally {
       await pgRuntime.stop();
