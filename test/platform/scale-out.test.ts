@@ -174,6 +174,21 @@ describe('two web and two worker processes on a Redis Cluster', () => {
     expect(webStopped.code, webA.output().slice(-2000)).toBe(0);
     const webA2 = await start('web');
     webs = [webA2, webB];
+    // A key rotated through one web process is refused by the other at once: each keeps the keys
+    // it has seen in memory, and the database tells every process of the rotation as it commits.
+    const holder = (await api(webA2, owner.apiKey, 'POST', '/members', { name: 'Key holder' })) as {
+      id: number;
+      api_key: string;
+    };
+    await api(webB, holder.api_key, 'GET', '/team');
+    const rotated = (await api(webA2, owner.apiKey, 'POST', `/members/${holder.id}/key`)) as {
+      api_key: string;
+    };
+    const withOldKey = await fetch(`http://127.0.0.1:${webB.port}/api/v1/team`, {
+      headers: { authorization: `Bearer ${holder.api_key}` },
+    });
+    expect(withOldKey.status).toBe(401);
+    await api(webB, rotated.api_key, 'GET', '/team');
     for (const [i, id] of lowOnes.entries())
       await api(via(i), owner.apiKey, 'POST', `/members/${id}/debit`, { amount: '2.5' });
     for (const [i, address] of addresses.slice(8).entries()) {
