@@ -33,8 +33,10 @@ interface Entry {
  * API keys already looked up, by the key's hash, so a request does not read the member row (a
  * hot row while the member sends: reading it under a stream of balance updates cost PostgreSQL
  * more than the whole send). Trusted only while this process hears the trigger's notifications:
- * a rotation, suspension or closing committed by any process drops the entry here when it
- * commits, and while the notification connection is down nothing is served from memory.
+ * a rotation, suspension or closing committed by any process drops the entry here when its
+ * notification arrives, which PostgreSQL sends as the change commits — milliseconds later, not
+ * synchronously (docs/security.md) — and while the notification connection is down nothing is
+ * served from memory.
  */
 export class ApiKeyCache {
   readonly #entries = new Map<string, Entry>();

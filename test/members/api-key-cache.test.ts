@@ -7,8 +7,8 @@ import { seedTeam, useServices } from '../helpers/services.ts';
 
 /**
  * Two processes on one database: `h` is one, `other` the second, with its own connections, its
- * own key cache and its own notification connection. What one changes, the other must honour at
- * once, without waiting for anything.
+ * own key cache and its own notification connection. What one changes, the other must honour as
+ * soon as it hears the change's notification.
  */
 const h = useServices();
 let otherOrm: Orm;
@@ -41,7 +41,7 @@ async function listeners(count: number): Promise<void> {
 /**
  * What the other process answers for this key once it has heard of the change: PostgreSQL
  * sends the notification when the change commits, and the process reads it from its socket on
- * its next turn of the event loop — before a client could reach it with its next request. Here
+ * a later turn of its event loop (not synchronously with the commit: docs/security.md). Here
  * both "processes" share one event loop, so the test gives it those turns, and fails if the
  * answer has not changed within a second (the control test shows it never would from memory).
  */
