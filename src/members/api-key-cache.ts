@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { Orm } from '../platform/database.ts';
 import { ChannelListener } from '../platform/notifications.ts';
+import { poolOf } from '../platform/prepared.ts';
 import type { MemberView } from './views.ts';
 
 /**
@@ -46,11 +47,13 @@ export class ApiKeyCache {
 
   constructor(orm: Orm, logger: Logger) {
     this.#listener = new ChannelListener(
-      orm,
+      async () => (await poolOf(orm)).options,
       KEY_HOLDER_CHANNEL,
       {
         notified: (memberId) => this.#forget(Number(memberId)),
-        reset: () => this.#forgetAll(),
+        // Whatever was learned before a gap in listening may be stale.
+        listening: () => this.#forgetAll(),
+        lost: () => this.#forgetAll(),
       },
       logger.child({ component: 'api-key-cache' }),
     );

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type JobName, jobIdFor, jobs, routeFor } from '../jobs/jobs.ts';
 import type { Logger } from '../logger.ts';
+import { ChannelListener } from '../platform/notifications.ts';
 import type { BulkJob, Queues } from '../platform/queue.ts';
 
 /**
@@ -92,15 +93,18 @@ export function startOutboxRelay(
   let passesStarted = 0;
   let catchUpPass: number | undefined;
   const caughtUp = Promise.withResolvers<void>();
-  const listener = startListener(
-    databaseUrl,
-    () => {
-      catchUpPass ??= passesStarted + 1;
-      wake();
-    },
+  const heard = () => {
+    catchUpPass ??= passesStarted + 1;
+    wake();
+  };
+  // Every (re)connect also triggers a pass: rows committed while it was down notified nobody.
+  const listener = new ChannelListener(
+    async () => ({ connectionString: databaseUrl }),
+    CHANNEL,
+    { notified: heard, listening: heard },
     log,
-    () => stopped,
   );
+  listener.start();
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect();
@@ -221,64 +225,11 @@ export function startOutboxRelay(
         wakeUp?.();
         await loop;
         caughtUp.resolve();
-        await listener.stop();
+        await listener.close();
         await pool.end();
       })();
       return stopping;
     },
     listening: () => caughtUp.promise,
-  };
-}
-
-/** A LISTEN connection that reconnects on its own; every (re)connect also triggers a pass. */
-function startListener(databaseUrl: string, onNotify: () => void, log: Logger, isStopped: () => boolean) {
-  let client: pg.Client | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let attempt = 0;
-
-  const connect = async () => {
-    if (isStopped()) return;
-    const next = new pg.Client({ connectionString: databaseUrl, keepAlive: true });
-    client = next;
-    next.on('notification', onNotify);
-    next.on('error', (error) => {
-      log.debug({ err: error }, 'outbox LISTEN connection failed');
-      scheduleReconnect(next);
-    });
-    next.on('end', () => scheduleReconnect(next));
-    try {
-      await next.connect();
-      await next.query(`listen ${CHANNEL}`);
-      attempt = 0;
-      // Rows committed while the connection was down sent notifications nobody heard.
-      onNotify();
-    } catch (error) {
-      log.debug({ err: error }, 'outbox LISTEN connection could not be opened');
-      scheduleReconnect(next);
-    }
-  };
-
-  const scheduleReconnect = (failed: pg.Client) => {
-    if (failed !== client || isStopped() || retryTimer) return;
-    client = undefined;
-    failed.end().catch(() => {});
-    attempt += 1;
-    retryTimer = setTimeout(
-      () => {
-        retryTimer = undefined;
-        void connect();
-      },
-      Math.min(100 * 2 ** attempt, MAX_ERROR_BACKOFF_MS),
-    );
-  };
-
-  void connect();
-  return {
-    async stop() {
-      clearTimeout(retryTimer);
-      const current = client;
-      client = undefined;
-      await current?.end().catch(() => {});
-    },
   };
 }

@@ -1,30 +1,27 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Logger } from '../logger.ts';
-import type { Orm } from './database.ts';
-import { poolOf } from './prepared.ts';
 
-/** How long to wait before listening again after the connection was lost. */
-const RECONNECT_MS = 1_000;
+/** The longest wait before listening again after the connection was lost or could not be opened. */
+const MAX_RECONNECT_MS = 5_000;
 
 export interface NotificationHandlers {
   /** One NOTIFY on the channel, with its payload. */
   notified(payload: string): void;
-  /**
-   * Notifications may have been missed: the connection was lost, or listening (re)started.
-   * Whatever was learned before must be forgotten.
-   */
-  reset(): void;
+  /** LISTEN is up (again): notifications sent before now were not heard. */
+  listening?(): void;
+  /** The connection is lost: notifications are not heard until `listening` comes again. */
+  lost?(): void;
 }
 
 /**
  * A PostgreSQL LISTEN on one channel, on a connection of its own (a pooled connection goes back
- * to the pool and stops hearing). Started on first use; when the connection is lost it says
- * `reset`, stops `listening`, and listens again a second later. NOTIFY is sent by the database
- * when the notifying transaction commits, to every process listening: how one process learns at
- * once of a change another one made.
+ * to the pool and stops hearing). When the connection is lost it says `lost`, and listens again
+ * after a backoff (100 ms doubling, at most 5 s), saying `listening` once it does. NOTIFY is sent
+ * by the database when the notifying transaction commits, to every process listening. Used by the
+ * outbox relay (new rows) and the API-key cache (key changes).
  */
 export class ChannelListener {
-  readonly #orm: Orm;
+  readonly #connection: () => Promise<pg.ClientConfig>;
   readonly #channel: string;
   readonly #handlers: NotificationHandlers;
   readonly #logger: Logger;
@@ -32,10 +29,18 @@ export class ChannelListener {
   #listening = false;
   #started = false;
   #closed = false;
+  #attempt = 0;
   #retry: NodeJS.Timeout | null = null;
 
-  constructor(orm: Orm, channel: string, handlers: NotificationHandlers, logger: Logger) {
-    this.#orm = orm;
+  constructor(
+    connection: () => Promise<pg.ClientConfig>,
+    channel: string,
+    handlers: NotificationHandlers,
+    logger: Logger,
+  ) {
+    // Channels are the product's own names, written into LISTEN as they are.
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`);
+    this.#connection = connection;
     this.#channel = channel;
     this.#handlers = handlers;
     this.#logger = logger;
@@ -63,16 +68,15 @@ export class ChannelListener {
   }
 
   async #listen(): Promise<void> {
-    const pool = await poolOf(this.#orm);
-    const { Client } = pool as unknown as { Client: typeof pg.Client };
-    const client = new Client(pool.options);
+    if (this.#closed) return;
+    const client = new pg.Client({ ...(await this.#connection()), keepAlive: true });
     this.#client = client;
     let lost = false;
     const onLost = (error?: Error) => {
       if (lost) return;
       lost = true;
       this.#listening = false;
-      this.#handlers.reset();
+      this.#handlers.lost?.();
       if (this.#closed || this.#client !== client) return;
       this.#client = null;
       this.#logger.warn(
@@ -80,7 +84,11 @@ export class ChannelListener {
         'lost the notification connection; listening again shortly',
       );
       client.end().catch(() => {});
-      this.#retry = setTimeout(() => void this.#listen(), RECONNECT_MS);
+      this.#attempt += 1;
+      this.#retry = setTimeout(
+        () => void this.#listen(),
+        Math.min(100 * 2 ** this.#attempt, MAX_RECONNECT_MS),
+      );
       this.#retry.unref();
     };
     client.on('error', onLost);
@@ -96,10 +104,11 @@ export class ChannelListener {
       }
       // A listener must not keep a process alive on its own: the process's servers and workers do.
       (client as pg.Client & { unref(): void }).unref();
-      await client.query(`listen ${client.escapeIdentifier(this.#channel)}`);
+      await client.query(`listen ${this.#channel}`);
       if (lost || this.#closed) return;
-      this.#handlers.reset();
+      this.#attempt = 0;
       this.#listening = true;
+      this.#handlers.listening?.();
     } catch (error) {
       onLost(error as Error);
     }

@@ -30,7 +30,7 @@ async function listeners(count: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const [row] = await sql(
       `select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and query = 'listen "teamops_key_holders"'`,
+        where datname = current_database() and query = 'listen teamops_key_holders'`,
     );
     if (row!.n >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -129,7 +129,7 @@ describe('API key cache across processes', () => {
     }
     await sql(
       `select pg_terminate_backend(pid) from pg_stat_activity
-        where datname = current_database() and query = 'listen "teamops_key_holders"'`,
+        where datname = current_database() and query = 'listen teamops_key_holders'`,
     );
     expect(await answerAfterChange(user.apiKey, refusal)).toBeInstanceOf(ForbiddenError);
     await listeners(1);
