@@ -97,10 +97,7 @@ export async function loadCallerAndMember(
       if (row?.m_id === null || row?.m_id === undefined) {
         throw new NotFoundError(`There is no member ${describeRef(ref)} in this team`);
       }
-      const member = Object.fromEntries(
-        Object.entries(row).flatMap(([key, value]) => (key.startsWith('m_') ? [[key.slice(2), value]] : [])),
-      ) as unknown as MemberRow;
-      return memberViewFromRow(member);
+      return memberViewFromRow(columnsPrefixed<MemberRow>(row, 'm_'));
     },
   };
 }
@@ -125,10 +122,16 @@ export async function loadCallerAndTeam(
     actor.memberId,
   ]);
   const caller = memberCaller(row, actor);
-  const team = Object.fromEntries(
-    Object.entries(row!).flatMap(([key, value]) => (key.startsWith('t_') ? [[key.slice(2), value]] : [])),
-  ) as unknown as TeamRow;
-  return { caller, team: teamViewFromRow(team) };
+  return { caller, team: teamViewFromRow(columnsPrefixed<TeamRow>(row!, 't_')) };
+}
+
+/** The columns of a second row read beside the caller's, selected as `<prefix><column>`. */
+function columnsPrefixed<R>(row: object, prefix: string): R {
+  return Object.fromEntries(
+    Object.entries(row).flatMap(([key, value]) =>
+      key.startsWith(prefix) ? [[key.slice(prefix.length), value]] : [],
+    ),
+  ) as R;
 }
 
 const callerAndMemberStatements = new Map<string, PreparedStatement>();
