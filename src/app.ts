@@ -54,7 +54,7 @@ export function createServices(
   );
   return {
     teams: new TeamService(orm),
-    members: new MemberService(orm, logger),
+    members: new MemberService(orm),
     ledger,
     autoRecharge: new AutoRechargeService(orm),
     invitations: new InvitationService(
@@ -74,9 +74,9 @@ export function createServices(
   };
 }
 
-/** Lets go of what the services hold besides the ORM (the chart drawing thread, the key cache's listener). */
+/** Lets go of what the services hold besides the ORM (the chart drawing thread). */
 export async function closeServices(services: Services): Promise<void> {
-  await Promise.all([services.charts.close(), services.members.stopKeyCache()]);
+  await services.charts.close();
 }
 
 /** What the transports and workers are given. */

@@ -11,6 +11,7 @@ import { AutoRechargeRule } from './ledger/auto-recharge-rule.entity.ts';
 import { MonthlySpend, SpendingLimit } from './ledger/spending-limit.entity.ts';
 import { Transfer } from './ledger/transfer.entity.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { KeyHolderChanges } from './members/key-holder-changes.entity.ts';
 import { Member } from './members/member.entity.ts';
 import { Message } from './messaging/message.entity.ts';
 import { MessagePrice } from './messaging/message-price.entity.ts';
@@ -36,6 +37,7 @@ import { Team } from './teams/team.entity.ts';
 export const entities = [
   Team,
   Member,
+  KeyHolderChanges,
   Transfer,
   AutoRechargeRule,
   Invitation,

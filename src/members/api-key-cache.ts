@@ -1,7 +1,5 @@
-import type { Logger } from '../logger.ts';
 import type { Orm } from '../platform/database.ts';
-import { ChannelListener } from '../platform/notifications.ts';
-import { poolOf } from '../platform/prepared.ts';
+import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import type { MemberView } from './views.ts';
 
 /**
@@ -14,80 +12,79 @@ export type KeyHolder = Pick<
   'id' | 'teamId' | 'role' | 'status' | 'username' | 'email' | 'keyId'
 >;
 
-/**
- * The channel a trigger on `members` notifies, with the member's id, when a column of its
- * KeyHolder changes or the row is deleted (migration 20261202100000): a key rotated, a member
- * suspended, closed, renamed or given another role.
- */
-export const KEY_HOLDER_CHANNEL = 'teamops_key_holders';
+/** The count of key-holder changes committed so far (key-holder-changes.entity.ts). */
+const KEY_HOLDER_VERSION: PreparedStatement = {
+  name: 'key-holder-changes.version',
+  text: 'select coalesce((select version from key_holder_changes where id = 1), 0)::text as version',
+};
 
 const MAX_ENTRIES = 10_000;
-/** A bound on an entry's life even while listening: a second line of defence, not the mechanism. */
-const MAX_AGE_MS = 60_000;
-
-interface Entry {
-  holder: KeyHolder;
-  storedAt: number;
-}
 
 /**
  * API keys already looked up, by the key's hash, so a request does not read the member row (a
  * hot row while the member sends: reading it under a stream of balance updates cost PostgreSQL
- * more than the whole send). Trusted only while this process hears the trigger's notifications:
- * a rotation, suspension or closing committed by any process drops the entry here when its
- * notification arrives, which PostgreSQL sends as the change commits — milliseconds later, not
- * synchronously (docs/security.md) — and while the notification connection is down nothing is
- * served from memory.
+ * more than the whole send).
+ *
+ * Exact, not eventually right: every lookup first reads the count of key-holder changes, in a
+ * read started after the lookup began, and empties the memory when the count moved. A rotation,
+ * suspension or closing committed by any process before a request arrives is therefore seen by
+ * that request. The count's row changes only with keys, never with balances, and concurrent
+ * lookups share one read: under load that is one small query for a whole group of requests.
  */
 export class ApiKeyCache {
-  readonly #entries = new Map<string, Entry>();
-  readonly #listener: ChannelListener;
-  /** Moves on every change heard: a lookup that started before it must not store what it read. */
-  #generation = 0;
+  readonly #orm: Orm;
+  readonly #entries = new Map<string, KeyHolder>();
+  /** The count of changes the entries were read under. */
+  #version = -1n;
+  /** The count's read on the wire; a lookup that began after it was sent must wait for the next. */
+  #reading: Promise<bigint> | null = null;
+  #nextRead: Promise<bigint> | null = null;
 
-  constructor(orm: Orm, logger: Logger) {
-    this.#listener = new ChannelListener(
-      async () => (await poolOf(orm)).options,
-      KEY_HOLDER_CHANNEL,
-      {
-        notified: (memberId) => this.#forget(Number(memberId)),
-        // Whatever was learned before a gap in listening may be stale.
-        listening: () => this.#forgetAll(),
-        lost: () => this.#forgetAll(),
-      },
-      logger.child({ component: 'api-key-cache' }),
-    );
+  constructor(orm: Orm) {
+    this.#orm = orm;
   }
 
-  /** The holder of the key with this hash: from memory when it can be trusted, else from `read`. */
+  /** The holder of the key with this hash: from memory when nothing changed since, else from `read`. */
   async holderOf(keyHash: string, read: () => Promise<KeyHolder | null>): Promise<KeyHolder | null> {
-    this.#listener.start();
-    if (this.#listener.listening) {
-      const entry = this.#entries.get(keyHash);
-      if (entry && performance.now() - entry.storedAt < MAX_AGE_MS) return entry.holder;
-      this.#entries.delete(keyHash);
+    const version = await this.#currentVersion();
+    if (version > this.#version) {
+      this.#entries.clear();
+      this.#version = version;
     }
-    const generation = this.#generation;
+    // A read that started earlier may answer after a later one: it neither serves nor stores.
+    const current = version === this.#version;
+    if (current) {
+      const holder = this.#entries.get(keyHash);
+      if (holder) return holder;
+    }
     const holder = await read();
-    if (holder && this.#listener.listening && generation === this.#generation) {
+    if (holder && current && version === this.#version) {
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(keyHash, { holder, storedAt: performance.now() });
+      this.#entries.set(keyHash, holder);
     }
     return holder;
   }
 
-  close(): Promise<void> {
-    this.#forgetAll();
-    return this.#listener.close();
+  #currentVersion(): Promise<bigint> {
+    if (!this.#reading) return this.#startRead();
+    this.#nextRead ??= this.#reading
+      .catch(() => undefined)
+      .then(() => {
+        this.#nextRead = null;
+        return this.#startRead();
+      });
+    return this.#nextRead;
   }
 
-  #forget(memberId: number): void {
-    this.#generation += 1;
-    for (const [hash, entry] of this.#entries) if (entry.holder.id === memberId) this.#entries.delete(hash);
-  }
-
-  #forgetAll(): void {
-    this.#generation += 1;
-    this.#entries.clear();
+  #startRead(): Promise<bigint> {
+    const reading = runPrepared<{ version: string }>(this.#orm, KEY_HOLDER_VERSION, []).then(([row]) =>
+      BigInt(row!.version),
+    );
+    this.#reading = reading;
+    const done = () => {
+      if (this.#reading === reading) this.#reading = null;
+    };
+    reading.then(done, done);
+    return reading;
   }
 }

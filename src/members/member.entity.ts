@@ -76,9 +76,9 @@ export const Member = defineEntity({
         "create unique index members_slack_user_per_team on members (team_id, slack_user_id) where status <> 'closed'",
     },
   ],
-  // Tell every process when an API key's holder changes (src/members/api-key-cache.ts): NOTIFY
-  // with the member's id, delivered when the transaction commits. Balance updates change none of
-  // these columns, so a charge fires nothing.
+  // Count every change of what the API's edge reads with a key (key-holder-changes.entity.ts), in
+  // the changing transaction, so every process sees it exactly when it commits. Balance updates
+  // change none of these columns, so a charge bumps nothing.
   triggers: [
     {
       name: 'members_key_holder_changed',
@@ -86,7 +86,8 @@ export const Member = defineEntity({
       events: ['update'],
       expression: `create function teamops_key_holder_changed() returns trigger language plpgsql as $$
           begin
-            perform pg_notify('teamops_key_holders', old.id::text);
+            insert into key_holder_changes (id, version) values (1, 1)
+              on conflict (id) do update set version = key_holder_changes.version + 1;
             return null;
           end
         $$;

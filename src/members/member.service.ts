@@ -6,7 +6,6 @@ import { moveCreditLimit } from '../ledger/credit-limit-transfers.ts';
 import { lockTeamAndMembers } from '../ledger/lock-order.ts';
 import { applyPosting } from '../ledger/postings.ts';
 import { type MonthSpend, monthSpendOf } from '../ledger/spending-limits.ts';
-import { createLogger, type Logger } from '../logger.ts';
 import type { Orm } from '../platform/database.ts';
 import { type PreparedStatement, runPrepared } from '../platform/prepared.ts';
 import { queryAll, queryOne } from '../platform/sql.ts';
@@ -54,14 +53,9 @@ const KEY_HOLDER_BY_KEY: PreparedStatement = {
 export class MemberService {
   readonly #orm: Orm;
   readonly #keys: ApiKeyCache;
-  constructor(orm: Orm, logger: Logger = createLogger('silent')) {
+  constructor(orm: Orm) {
     this.#orm = orm;
-    this.#keys = new ApiKeyCache(orm, logger);
-  }
-
-  /** Lets go of the key cache's notification connection. */
-  stopKeyCache(): Promise<void> {
-    return this.#keys.close();
+    this.#keys = new ApiKeyCache(orm);
   }
 
   /**
@@ -122,7 +116,7 @@ export class MemberService {
   async authenticateApiKey(key: string): Promise<KeyHolder> {
     const trimmed = key.trim();
     if (!trimmed) throw new UnauthenticatedError('An API key is required');
-    // Every API request starts here: from memory while that can be trusted (ApiKeyCache), else
+    // Every API request starts here: from memory when no key changed since (ApiKeyCache), else
     // one prepared statement, planned once per connection.
     const keyHash = hashSecret(trimmed);
     const holder = await this.#keys.holderOf(keyHash, async () => {

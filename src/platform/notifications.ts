@@ -17,8 +17,9 @@ export interface NotificationHandlers {
  * A PostgreSQL LISTEN on one channel, on a connection of its own (a pooled connection goes back
  * to the pool and stops hearing). When the connection is lost it says `lost`, and listens again
  * after a backoff (100 ms doubling, at most 5 s), saying `listening` once it does. NOTIFY is sent
- * by the database when the notifying transaction commits, to every process listening. Used by the
- * outbox relay (new rows) and the API-key cache (key changes).
+ * by the database when the notifying transaction commits, to every process listening — shortly
+ * after, not with the commit, so it suits wake-ups (the outbox relay's new rows), not checks
+ * that must see a change at once (those read a counter: src/members/api-key-cache.ts).
  */
 export class ChannelListener {
   readonly #connection: () => Promise<pg.ClientConfig>;

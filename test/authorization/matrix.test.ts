@@ -734,7 +734,6 @@ describe('authorization matrix', () => {
     // Not called by a member: the token is the credential, or the caller is a transport or worker
     // (or the process stopping).
     const notMemberCalls = new Set([
-      'members.stopKeyCache',
       'teams.setup',
       'teams.getBySlackTeam',
       'members.identifySlackUser',
