@@ -22,6 +22,27 @@ export const SpendingLimit = defineEntity({
   },
   indexes: [{ name: 'spending_limits_team', properties: ['team'] }],
   checks: [{ name: 'spending_limit_positive', expression: 'monthly_limit > 0' }],
+  // members.spending_limited follows whether the member has a row here (member.entity.ts).
+  triggers: [
+    {
+      name: 'spending_limits_mark_member',
+      timing: 'after',
+      events: ['insert', 'delete'],
+      expression: `create function teamops_mark_spending_limited() returns trigger language plpgsql as $$
+          begin
+            if tg_op = 'INSERT' then
+              update members set spending_limited = true where id = new.member_id;
+            else
+              update members set spending_limited = false where id = old.member_id;
+            end if;
+            return null;
+          end
+        $$;
+        create trigger spending_limits_mark_member
+          after insert or delete on spending_limits
+          for each row execute function teamops_mark_spending_limited()`,
+    },
+  ],
 });
 export type ISpendingLimit = InferEntity<typeof SpendingLimit>;
 

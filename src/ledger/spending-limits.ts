@@ -60,6 +60,10 @@ export async function chargeWithinSpendingLimit<C extends ChargeOutcome>(
   alreadyCharged: (indices: readonly number[]) => Promise<ReadonlySet<number>>,
 ): Promise<(C | { ok: false; error: SpendingLimitError })[]> {
   const all = amounts.map((_, i) => i);
+  // The rows the posting will lock, taken now and in its order, so the spend row comes after them
+  // — and first: whether there is a limit is read under the lock, by a later statement, so a
+  // limit set (and the month recounted) before this got the member cannot miss this charge.
+  await lockTeamAndMembers(tx, payer.masterPays ? payer.teamId : null, [payer.memberId]);
   const state = await queryOne<Omit<LimitState, 'month'>>(
     tx,
     `select t.currency, t.alerts_channel, m.name as member_name, m.slack_user_id
@@ -68,9 +72,6 @@ export async function chargeWithinSpendingLimit<C extends ChargeOutcome>(
     [payer.memberId],
   );
   if (!state) return charge(all);
-
-  // The rows the posting will lock, taken now and in its order, so the spend row comes after them.
-  await lockTeamAndMembers(tx, payer.masterPays ? payer.teamId : null, [payer.memberId]);
   // The month and the limit are read under the lock: a timezone change or a new limit that
   // committed meanwhile is seen.
   const spend = await queryOne<{

@@ -44,6 +44,13 @@ export const Member = defineEntity({
       .onCreate(() => randomBytes(4).toString('hex')),
     /** Sends are paid from the master balance (Vonage's use_primary_account_balance) instead of its own. */
     sharesMasterBalance: p.boolean().default(false),
+    /**
+     * Whether a monthly spending limit exists for it, kept by a trigger on spending_limits: on the
+     * member row, a charge's guarded UPDATE re-checks it on the newest version after waiting for
+     * the row, which a look at spending_limits in the same statement would not (it keeps the
+     * statement's snapshot).
+     */
+    spendingLimited: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -469,8 +469,9 @@ const CHARGE_TOGETHER: PreparedStatement = {
        update members m set balance = m.balance - total.amount, updated_at = now()
          from total
         where m.id = $1 and m.status = 'active' and m.role <> 'owner' and not m.shares_master_balance
-          -- A monthly spending limit is guarded by chargeBatch (src/ledger/spending-limits.ts).
-          and not exists (select 1 from spending_limits l where l.member_id = m.id)
+          -- A monthly spending limit is guarded by chargeBatch (src/ledger/spending-limits.ts). On
+          -- the row, so a limit set while this waited for it is seen (member.entity.ts).
+          and not m.spending_limited
           and ${SQL_GUARDS.memberCanPay('total.amount')}
           and not exists (select 1 from transfers x where x.team_id = m.team_id and x.idempotency_key = $6::text)
        returning m.balance + total.amount as member_before, m.balance as member_after

@@ -2,9 +2,7 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as membersRoutes from '../../src/http/api/members.routes.ts';
 import * as messagingRoutes from '../../src/http/api/messaging.routes.ts';
-import { createLogger } from '../../src/logger.ts';
 import type { MessagingService } from '../../src/messaging/messaging.service.ts';
-import { connectOrm } from '../../src/orm.ts';
 import { queryAll, queryOne, run } from '../../src/platform/sql.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
 import {
@@ -14,6 +12,7 @@ import {
   ValidationError,
 } from '../../src/shared/errors.ts';
 import { useApi } from '../helpers/api.ts';
+import { connectTestOrm } from '../helpers/database.ts';
 import { TEST_POSTGRES_URL } from '../helpers/env.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 import { FAILING, fund, GERMAN, instantMessaging, runMessagingJobs } from '../messaging/helpers.ts';
@@ -363,6 +362,68 @@ describe('the 80% warning', () => {
   });
 });
 
+describe('a limit set while a charge waits for the member', () => {
+  /**
+   * Plays `set`'s transaction by hand and holds it open: the member's row locked, the limit
+   * written, the month counted from the transfers. A send started now waits for the member, with
+   * its view of the database taken before the limit existed; once the limit commits, the send
+   * must still count against it.
+   */
+  async function limitSetWhileSendWaits(memberId: number, actor: Parameters<MessagingService['send']>[0]) {
+    const setter = new pg.Client({ connectionString: h.db.url });
+    await setter.connect();
+    try {
+      await setter.query('begin');
+      await setter.query('select id from members where id = $1 for no key update', [memberId]);
+      await setter.query(
+        `insert into spending_limits (member_id, team_id, monthly_limit, created_at, updated_at)
+         select id, team_id, 4000000, now(), now() from members where id = $1`,
+        [memberId],
+      );
+      await setter.query(
+        `insert into member_monthly_spend (member_id, month, spent)
+         select m.id, date_trunc('month', now() at time zone t.timezone)::date, 0
+           from members m join teams t on t.id = m.team_id where m.id = $1`,
+        [memberId],
+      );
+      const sending = h.services.messaging.send(actor, { to: GERMAN, message: 'while the limit is set' });
+      const watcher = h.orm.em.fork();
+      for (let i = 0; ; i += 1) {
+        const waiting = await queryOne<{ n: string }>(
+          watcher,
+          `select count(*) as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        if (Number(waiting!.n) > 0) break;
+        if (i > 200) throw new Error('the send never waited for the member');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await setter.query('commit');
+      return await sending;
+    } finally {
+      await setter.end();
+    }
+  }
+
+  it('counts a send paid from its own balance (the one-statement charge)', async () => {
+    const { user } = await pricedTeam();
+    await limitSetWhileSendWaits(user.id, user.actor);
+    const limit = await h.services.spendingLimits.get(user.actor, { id: user.id });
+    expect(limit!.spent).toBe(50_000n);
+    expect(limit!.spent).toBe(await netSpendFromTransfers(user.id));
+  });
+
+  it('counts a send paid from the master balance (the batched charge)', async () => {
+    const { team, owner, user } = await seedTeam(h.services, { masterBalance: '10' });
+    await h.services.messaging.setPrice(operator, { teamId: team.id, prefix: 'default', price: '0.05' });
+    await h.services.members.update(owner.actor, { id: user.id }, { sharesMasterBalance: true });
+    await limitSetWhileSendWaits(user.id, user.actor);
+    const limit = await h.services.spendingLimits.get(user.actor, { id: user.id });
+    expect(limit!.spent).toBe(50_000n);
+    expect(limit!.spent).toBe(await netSpendFromTransfers(user.id));
+  });
+});
+
 describe('deadlock freedom', () => {
   /** PostgreSQL's count of deadlocks it broke in this file's database (counted when backends report). */
   async function deadlocksSoFar(): Promise<number> {
@@ -438,6 +499,6 @@ describe('deadlock freedom', () => {
     // Counted when backends report, at the latest when they end: close the pool's connections first.
     await h.orm.close(true);
     expect((await deadlocksSoFar()) - deadlocksBefore).toBe(0);
-    h.orm = await connectOrm(h.db.url, createLogger('silent'));
+    h.orm = await connectTestOrm(h.db.url);
   });
 });
