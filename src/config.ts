@@ -57,6 +57,12 @@ const envSchema = z.object({
     .max(65535, { error: 'must be a port number from 0 to 65535' })
     .default(3000),
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  DATABASE_POOL_MAX: z.coerce
+    .number({ error: 'must be a whole number of connections from 1 to 1000' })
+    .int({ error: 'must be a whole number of connections from 1 to 1000' })
+    .min(1, { error: 'must be a whole number of connections from 1 to 1000' })
+    .max(1000, { error: 'must be a whole number of connections from 1 to 1000' })
+    .default(20),
   REDIS_URL: optionalUrl(['redis:', 'rediss:']),
   REDIS_CLUSTER_NODES: z
     .string()
@@ -153,6 +159,8 @@ export interface Config {
   port: number;
   /** Undefined: start the embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
+  /** The most connections the ORM's pool opens in this process (DATABASE_POOL_MAX). */
+  databasePoolMax: number;
   /** Undefined: queues use BullMQ's PostgreSQL backend on the same database. */
   redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster the queues run on instead (REDIS_CLUSTER_NODES). */
@@ -242,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((node) => {
       const [host, port] = node.trim().split(':') as [string, string];

@@ -65,6 +65,16 @@ export const migrationsPath = path.join(root, 'migrations');
 /** How long a transaction may wait for a pooled connection before it fails. */
 const POOL_WAIT_MS = 30_000;
 
+/**
+ * The ORM's pool of up to `max` connections (DATABASE_POOL_MAX). A burst waits for a connection
+ * rather than failing: up to POOL_WAIT_MS in the queue, after which the request fails with an
+ * error instead of hanging. Connections live through a lull of a minute (opening 20 at once on
+ * a busy host stalls everything for a moment).
+ */
+export function poolOptions(max = 20): NonNullable<Options['pool']> {
+  return { min: 0, max, idleTimeoutMillis: 60_000 };
+}
+
 export function ormOptions(
   url: string,
   logger: Logger = createLogger('silent'),
@@ -87,10 +97,7 @@ export function ormOptions(
       transactional: true,
       allOrNothing: true,
     },
-    // A burst waits for a connection rather than failing: up to POOL_WAIT_MS in the queue, after
-    // which the request fails with an error instead of hanging. Connections live through a lull
-    // of a minute (opening 20 at once on a busy host stalls everything for a moment).
-    pool: { min: 0, max: 20, idleTimeoutMillis: 60_000 },
+    pool: poolOptions(),
     driverOptions: { connectionTimeoutMillis: POOL_WAIT_MS },
     debug: false,
     ...overrides,

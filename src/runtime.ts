@@ -18,7 +18,7 @@ import { mountInvitationPages } from './http/invitations.routes.ts';
 import { mountProviderReports } from './http/provider-reports.routes.ts';
 import { createHttpApp, createOpsApp, type HttpDeps, listen } from './http/server.ts';
 import type { Logger } from './logger.ts';
-import { connectOrm } from './orm.ts';
+import { connectOrm, poolOptions } from './orm.ts';
 import { migrate, type Orm } from './platform/database.ts';
 import { type Progress, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { watchRuntime } from './platform/metrics.ts';
@@ -40,8 +40,8 @@ export async function openDatabase(config: Config, logger: Logger, progress?: Pr
 }
 
 /** Connects the ORM and brings the schema up to date (serialized across instances). */
-export async function openOrm(database: Database, logger: Logger): Promise<Orm> {
-  const orm = await connectOrm(database.url, logger);
+export async function openOrm(database: Database, config: Config, logger: Logger): Promise<Orm> {
+  const orm = await connectOrm(database.url, logger, { pool: poolOptions(config.databasePoolMax) });
   try {
     await migrate(orm, database.url, logger);
   } catch (error) {
@@ -83,7 +83,7 @@ export async function startRuntime(
   try {
     const database = await openDatabase(config, logger);
     stops.push(() => database.stop());
-    const orm = await openOrm(database, logger);
+    const orm = await openOrm(database, config, logger);
     stops.push(() => orm.close());
     const queues = openQueues(config, database.url, logger);
     stops.push(() => queues.close());

@@ -153,7 +153,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`teamops: ${message}\n`),
       );
       try {
-        const orm = await openOrm(database, logger);
+        const orm = await openOrm(database, config, logger);
         try {
           const serverSecret = await loadServerSecret(config);
           return await work(createServices(orm, { sms: config.sms, logger, serverSecret }), orm);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
 import { TEST_REDIS_URL } from '../helpers/env.ts';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
@@ -46,7 +46,7 @@ export function useRuntime(
     dataDir = await mkdtemp(path.join(tmpdir(), 'teamops-hardening-'));
     h.env = {
       PORT: '0',
-      DATABASE_URL: h.db.url,
+      ...databaseEnv(h.db.url),
       ...(options.redis === false ? {} : { REDIS_URL: TEST_REDIS_URL }),
       QUEUE_PREFIX: uniquePrefix('hardening'),
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { closeServices, createServices, type Services } from '../../src/app.ts';
-import { createLogger } from '../../src/logger.ts';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { connectTestOrm, createTestDatabase, type TestDatabase } from './database.ts';
 
 export interface ServiceHarness {
   db: TestDatabase;
@@ -20,7 +18,7 @@ export function useServices(): ServiceHarness {
   const harness = {} as ServiceHarness;
   beforeAll(async () => {
     harness.db = await createTestDatabase();
-    harness.orm = await connectOrm(harness.db.url, createLogger('silent'));
+    harness.orm = await connectTestOrm(harness.db.url);
     harness.services = createServices(harness.orm);
   });
   afterAll(async () => {

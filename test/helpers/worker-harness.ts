@@ -2,11 +2,10 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import { openQueues, type Queues } from '../../src/platform/queue.ts';
 import { startWorkers, type Workers } from '../../workers/index.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { connectTestOrm, createTestDatabase, databaseEnv, type TestDatabase } from './database.ts';
 import { TEST_REDIS_URL } from './env.ts';
 import { type FakeSlack, startFakeSlack } from './fake-slack.ts';
 import { startSmtpServer, type TestSmtpServer } from './smtp.ts';
@@ -42,7 +41,7 @@ export function useWorkerHarness(
     harness.slack = await startFakeSlack();
     harness.smtp = await startSmtpServer();
     harness.env = {
-      DATABASE_URL: harness.db.url,
+      ...databaseEnv(harness.db.url),
       ...(options.backend === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
       QUEUE_PREFIX: uniquePrefix('workers'),
       SLACK_SIGNING_SECRET: 'test-signing-secret',
@@ -58,7 +57,7 @@ export function useWorkerHarness(
       SERVER_SECRET: 'worker-harness-server-secret-0123456789',
     };
     harness.config = loadConfig(harness.env);
-    harness.orm = await connectOrm(harness.db.url, silentLogger);
+    harness.orm = await connectTestOrm(harness.db.url, silentLogger);
     harness.services = createServices(harness.orm, { serverSecret: harness.config.serverSecret });
     harness.queues = openQueues(harness.config, harness.db.url, silentLogger);
     harness.sql = new pg.Pool({ connectionString: harness.db.url, max: 3 });

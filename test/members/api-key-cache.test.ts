@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServices, createServices, type Services } from '../../src/app.ts';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import { ForbiddenError, UnauthenticatedError } from '../../src/shared/errors.ts';
+import { connectTestOrm } from '../helpers/database.ts';
 import { seedTeam, useServices } from '../helpers/services.ts';
 
 /**
@@ -14,7 +14,7 @@ let otherOrm: Orm;
 let other: Services;
 
 beforeAll(async () => {
-  otherOrm = await connectOrm(h.db.url);
+  otherOrm = await connectTestOrm(h.db.url);
   other = createServices(otherOrm);
 });
 afterAll(async () => {

@@ -16,6 +16,7 @@ describe('configuration', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', SLACK_BOT_TOKEN: '' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_POOL_MAX: '' }).databasePoolMax).toBe(20);
   });
 
   it.each([
@@ -25,6 +26,8 @@ describe('configuration', () => {
       /^DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\//,
     ],
     [{ REDIS_URL: 'not a url' }, /^REDIS_URL must be a URL/],
+    [{ DATABASE_POOL_MAX: '0' }, /^DATABASE_POOL_MAX must be a whole number of connections from 1 to 1000/],
+    [{ DATABASE_POOL_MAX: 'many' }, /^DATABASE_POOL_MAX must be a whole number of connections/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
     [{ QUEUE_PREFIX: 'a:b' }, /^QUEUE_PREFIX must contain only/],
   ])('names the malformed setting in one line: %o', (env, message) => {

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
 import { TEST_REDIS_URL } from '../helpers/env.ts';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
 import { seedTeam } from '../helpers/services.ts';
@@ -32,7 +32,7 @@ let rawLog = '';
 
 function env(extra: Record<string, string> = {}) {
   return {
-    DATABASE_URL: db.url,
+    ...databaseEnv(db.url),
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: uniquePrefix('obs'),
     PORT: '0',

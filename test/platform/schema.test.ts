@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTestOrm, createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let db: TestDatabase;
 let orm: Orm;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  orm = await connectOrm(db.url);
+  orm = await connectTestOrm(db.url);
 });
 afterAll(async () => {
   await orm.close(true);

@@ -6,12 +6,11 @@ import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { MemberView, TeamView } from '../../src/members/views.ts';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import type { RateLimits } from '../../src/platform/rate-limits.ts';
 import { memberActor, operator } from '../../src/shared/actor.ts';
 import { mountSlack, SLACK_EVENTS_PATH, type SlackHandle } from '../../src/slack/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTestOrm, createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
 import { FakeSocketMode } from '../helpers/fake-socket-mode.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
@@ -52,7 +51,7 @@ export function useSlackApp(
   beforeAll(async () => {
     h.db = await createTestDatabase();
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-    h.orm = await connectOrm(h.db.url, logger);
+    h.orm = await connectTestOrm(h.db.url, logger);
     h.services = createServices(h.orm, { logger });
     h.fakeSlack = await startFakeSlack();
     if (options.socketMode) h.socketMode = await FakeSocketMode.start(h.fakeSlack);
@@ -61,7 +60,7 @@ export function useSlackApp(
       SLACK_BOT_TOKEN: 'xoxb-test-token',
       ...(options.socketMode && { SLACK_APP_TOKEN: APP_TOKEN }),
       SLACK_API_URL: h.fakeSlack.apiUrl,
-      DATABASE_URL: h.db.url,
+      ...databaseEnv(h.db.url),
       LOG_LEVEL: 'silent',
     });
     const app = express();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
 import { type FakeSlack, type FakeWorkspace, startFakeSlack } from '../helpers/fake-slack.ts';
 import { uniquePrefix } from '../helpers/workers.ts';
 
@@ -41,7 +41,7 @@ export function useMultiWorkspaceProduct(
     await options.beforeStart?.(p.fakeSlack);
     const config = loadConfig({
       PORT: '0',
-      DATABASE_URL: p.db.url,
+      ...databaseEnv(p.db.url),
       QUEUE_PREFIX: uniquePrefix('multi'),
       PUBLIC_URL,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

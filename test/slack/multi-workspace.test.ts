@@ -4,7 +4,6 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dispatchJob } from '../../src/jobs/jobs.ts';
-import { connectOrm } from '../../src/orm.ts';
 import * as metrics from '../../src/platform/metrics.ts';
 import { queryOne } from '../../src/platform/sql.ts';
 import type { Runtime } from '../../src/runtime.ts';
@@ -13,6 +12,7 @@ import { SLACK_EVENTS_PATH } from '../../src/slack/index.ts';
 import { SlackInstallationStore } from '../../src/slack/oauth/installation-store.ts';
 import { BOT_SCOPES } from '../../src/slack/oauth/scopes.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { connectTestOrm } from '../helpers/database.ts';
 import type { FakeSlack, FakeWorkspace, SlackCall } from '../helpers/fake-slack.ts';
 import { SlackRequests } from '../helpers/slack-requests.ts';
 import { eventually, sleep } from '../helpers/workers.ts';
@@ -281,7 +281,7 @@ describe('tokens at rest', () => {
 describe('rotating TOKEN_ENCRYPTION_KEY', () => {
   it('seals every stored token again with the new key; the old key is then no longer needed', async () => {
     const newKey = Buffer.alloc(32, 9).toString('base64');
-    const orm = await connectOrm(db.url, pino({ level: 'silent' }));
+    const orm = await connectTestOrm(db.url, pino({ level: 'silent' }));
     const storeWith = (current: string, old: string[]) =>
       new SlackInstallationStore(orm, {
         oauth: { clientId: CLIENT.id, clientSecret: CLIENT.secret },
@@ -358,7 +358,7 @@ describe('token rotation', () => {
     gamma.expiresInS = 12 * 3600;
     const installToken = [...fakeSlack.tokens].find(([, t]) => t.workspace === gamma)![0];
     const store = async () => {
-      const orm = await connectOrm(db.url, pino({ level: 'silent' }));
+      const orm = await connectTestOrm(db.url, pino({ level: 'silent' }));
       return {
         orm,
         store: new SlackInstallationStore(orm, {

@@ -49,8 +49,12 @@ describe('the weekly digest', () => {
     expect(files[0]!.initialComment).toContain(`weekly digest of ${weekly.team.name}`);
     const image = await decodePng(files[0]!.content!);
     expect([image.width, image.height]).toEqual([CHART_WIDTH, CHART_HEIGHT]);
-    // The week's chart is the team's latest, on its managers' App Home.
-    expect(await h.services.charts.latest(weekly.admin.actor)).toMatchObject({ slackFileId: files[0]!.id });
+    // The week's chart is the team's latest, on its managers' App Home, once the job that
+    // uploaded it has recorded it (the upload's last call comes first).
+    await eventually(
+      async () => (await h.services.charts.latest(weekly.admin.actor))?.slackFileId === files[0]!.id,
+      { message: "the week's chart recorded as the team's latest" },
+    );
 
     // The slack queue runs one job at a time, in order: a daily chart would have come first.
     await eventually(() => h.slack.callsTo('chat.postMessage').some((c) => c.args.channel === 'C0DAILY'));

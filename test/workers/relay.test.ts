@@ -1,11 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm } from '../../src/orm.ts';
 import { enqueueJob } from '../../src/outbox/outbox.ts';
 import { type OutboxRelay, startOutboxRelay } from '../../src/outbox/relay.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import type { QueueJob, Queues } from '../../src/platform/queue.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTestOrm, createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from '../helpers/workers.ts';
 
 let database: TestDatabase;
@@ -14,7 +13,7 @@ let admin: pg.Client;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  orm = await connectOrm(database.url, silentLogger);
+  orm = await connectTestOrm(database.url, silentLogger);
   admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
 });

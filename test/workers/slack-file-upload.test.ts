@@ -4,13 +4,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import { PostponedError } from '../../src/platform/queue.ts';
 import { createSlackPoster, type SlackPoster } from '../../src/slack/outbound/slack-poster.ts';
 import { WorkspaceRateLimits } from '../../src/slack/workspace-rate-limits.ts';
 import { createWorkspaceTokens } from '../../src/slack/workspace-tokens.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTestOrm, createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.ts';
 import { silentLogger } from '../helpers/workers.ts';
 
@@ -25,10 +24,10 @@ let scratch: string;
 beforeAll(async () => {
   fake = await startFakeSlack();
   database = await createTestDatabase();
-  orm = await connectOrm(database.url, silentLogger);
+  orm = await connectTestOrm(database.url, silentLogger);
   scratch = await mkdtemp(path.join(tmpdir(), 'teamops-upload-'));
   const config = loadConfig({
-    DATABASE_URL: database.url,
+    ...databaseEnv(database.url),
     SLACK_SIGNING_SECRET: 'secret',
     SLACK_BOT_TOKEN: TOKEN,
     SLACK_API_URL: fake.apiUrl,

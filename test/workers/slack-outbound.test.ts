@@ -4,11 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { dispatchJob } from '../../src/jobs/jobs.ts';
-import { connectOrm } from '../../src/orm.ts';
 import type { Orm } from '../../src/platform/database.ts';
 import type { Queues } from '../../src/platform/queue.ts';
 import { startWorkers, type Workers } from '../../workers/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTestOrm, createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
 import { eventually, openTestQueues, silentLogger, sleep, uniquePrefix } from '../helpers/workers.ts';
 
 /**
@@ -68,10 +67,10 @@ const slack = new RateLimitingSlack();
 beforeAll(async () => {
   await slack.start();
   database = await createTestDatabase();
-  orm = await connectOrm(database.url, silentLogger);
+  orm = await connectTestOrm(database.url, silentLogger);
   queues = openTestQueues('redis', database.url, uniquePrefix('slack'));
   const config = loadConfig({
-    DATABASE_URL: database.url,
+    ...databaseEnv(database.url),
     SLACK_SIGNING_SECRET: 'secret',
     SLACK_BOT_TOKEN: 'xoxb-outbound',
     SLACK_API_URL: slack.apiUrl,
@@ -144,7 +143,7 @@ describe('the Slack queue', () => {
     const again = startWorkers(
       {
         config: loadConfig({
-          DATABASE_URL: database.url,
+          ...databaseEnv(database.url),
           SLACK_SIGNING_SECRET: 'secret',
           SLACK_BOT_TOKEN: 'xoxb-outbound',
           SLACK_API_URL: slack.apiUrl,
