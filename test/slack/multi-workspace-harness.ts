@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import { createTestDatabase, databaseEnv, type TestDatabase } from '../helpers/database.ts';
+import { TEST_REDIS_URL } from '../helpers/env.ts';
 import { type FakeSlack, type FakeWorkspace, startFakeSlack } from '../helpers/fake-slack.ts';
 import { uniquePrefix } from '../helpers/workers.ts';
 
@@ -42,6 +43,9 @@ export function useMultiWorkspaceProduct(
     const config = loadConfig({
       PORT: '0',
       ...databaseEnv(p.db.url),
+      // Queues on Redis: the PostgreSQL backend's pools would take a third of the suite's
+      // connections for this file alone (test/workers/postgres-backend.test.ts covers it).
+      REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: uniquePrefix('multi'),
       PUBLIC_URL,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
