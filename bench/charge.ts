@@ -32,6 +32,7 @@ import {
   migratedOrm,
   printVerdict,
   runLoad,
+  seedLedgerHistory,
   writeResults,
 } from './lib.ts';
 
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
       via: 'cli',
     });
     await services.ledger.topUp(operator, { teamId: team.id, amount: '10000000' });
+    const history = await services.teams.setup({ name: 'History', owner: { name: 'Owner' }, via: 'cli' });
+    await seedLedgerHistory(orm, history.team.id);
     const ownerActor = memberActor(owner.id, 'api');
     const { member, apiKey } = await services.members.create(ownerActor, { name: 'Hot sender' });
     await services.ledger.credit(ownerActor, { member: { id: member.id }, amount: '5000000' });

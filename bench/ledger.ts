@@ -16,6 +16,7 @@ import {
   migratedOrm,
   printVerdict,
   runLoad,
+  seedLedgerHistory,
   writeResults,
 } from './lib.ts';
 
@@ -31,6 +32,8 @@ const pool = new pg.Pool({ connectionString: db.url, max: 40 });
 try {
   const services = createServices(orm);
   const { team, owner } = await services.teams.setup({ name: 'Bench', owner: { name: 'Owner' }, via: 'cli' });
+  const history = await services.teams.setup({ name: 'History', owner: { name: 'Owner' }, via: 'cli' });
+  await seedLedgerHistory(orm, history.team.id);
   await services.ledger.topUp(operator, { teamId: team.id, amount: '100000000' });
   const ownerActor = memberActor(owner.id, 'api');
   const members: number[] = [];
