@@ -22,13 +22,13 @@ const optionalUrl = (protocols: string[]) =>
     )
     .optional();
 
-const limit = (fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a whole number from 1 to 1000000' })
-    .int({ error: 'must be a whole number from 1 to 1000000' })
-    .min(1, { error: 'must be a whole number from 1 to 1000000' })
-    .max(1_000_000, { error: 'must be a whole number from 1 to 1000000' })
-    .default(fallback);
+/** A whole number from `min` to `max`, refused with one message whichever way it is wrong. */
+const wholeNumber = (min: number, max: number, what = 'a whole number') => {
+  const error = `must be ${what} from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+const limit = (fallback: number) => wholeNumber(1, 1_000_000).default(fallback);
 
 /** Requests allowed per RATE_LIMIT_WINDOW_SECONDS; docs/security.md explains each default. */
 const rateLimitEnv = {
@@ -50,19 +50,9 @@ const tokenKey = z
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const envSchema = z.object({
-  PORT: z.coerce
-    .number({ error: 'must be a port number from 0 to 65535' })
-    .int({ error: 'must be a port number from 0 to 65535' })
-    .min(0, { error: 'must be a port number from 0 to 65535' })
-    .max(65535, { error: 'must be a port number from 0 to 65535' })
-    .default(3000),
+  PORT: wholeNumber(0, 65535, 'a port number').default(3000),
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
-  DATABASE_POOL_MAX: z.coerce
-    .number({ error: 'must be a whole number of connections from 1 to 1000' })
-    .int({ error: 'must be a whole number of connections from 1 to 1000' })
-    .min(1, { error: 'must be a whole number of connections from 1 to 1000' })
-    .max(1000, { error: 'must be a whole number of connections from 1 to 1000' })
-    .default(20),
+  DATABASE_POOL_MAX: wholeNumber(1, 1000, 'a whole number of connections').default(20),
   REDIS_URL: optionalUrl(['redis:', 'rediss:']),
   REDIS_CLUSTER_NODES: z
     .string()
