@@ -15,6 +15,7 @@ import { registerListeners } from './listeners/index.ts';
 import { INSTALL_PATH, mountInstallRoutes } from './oauth/install-routes.ts';
 import { registerUninstallListeners } from './oauth/uninstall.ts';
 import { slackRequestGuard, slackUserLimit } from './request-guard.ts';
+import { refreshesSettled } from './support/app-home.ts';
 import { Limiter } from './support/limiter.ts';
 import { recordSlackTeam } from './support/observe.ts';
 import { createInstallationStore } from './workspace-tokens.ts';
@@ -34,6 +35,8 @@ export interface SlackHandle {
   mode: 'http' | 'socket';
   /** Resolves once Slack can reach the app: at once over HTTP, when the socket is open in Socket Mode. */
   ready: Promise<void>;
+  /** Resolves once the work after the acks so far is done, App Home refreshes it scheduled included. */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -163,16 +166,21 @@ export function mountSlack(
         );
   // A caller that only mounts must not crash the process on a failed connection; it is logged above.
   ready.catch(() => {});
+  const settled = async () => {
+    await afterAck.idle();
+    await refreshesSettled(deps);
+  };
   return {
     app,
     mode,
     ready: ready.then(() => undefined),
+    settled,
     async stop() {
       // Bolt's app.stop() does not wait for the socket to close; the client's disconnect() does
       // (close handshake, or a forced close when the peer does not answer in time).
       if (socket) await socket.client.disconnect();
-      // Commands already acked are answered before the process goes.
-      await afterAck.idle();
+      // Commands already acked are answered, and their pages refreshed, before the process goes.
+      await settled();
     },
   };
 }

@@ -2,6 +2,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memberActor } from '../../src/shared/actor.ts';
+import { formatMoney } from '../../src/shared/money.ts';
 import { ACTIONS, VIEWS } from '../../src/slack/ids.ts';
 import { memberOfKey } from '../helpers/services.ts';
 import type { SlackHttpResult } from '../helpers/slack-requests.ts';
@@ -185,6 +186,26 @@ describe('/team credit and /team debit', () => {
       (c) => c.args.user_id === 'U0ADMIN' && shown(c).includes('€13.425'),
     );
     expect(home.args.view.type).toBe('home');
+  });
+});
+
+describe('App Home refreshes', () => {
+  it('a burst of changes rebuilds the team page about once a second, ending with the newest figures', async () => {
+    const { member } = await h.services.members.create(ownerActor(), { name: 'Burst Target' });
+    h.fakeSlack.clear();
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, () => h.slack.command('U0ADMIN', `credit ${member.id} 0.01`).then(reply)),
+    );
+    for (const answer of replies) expect(answer.text).toContain('Burst Target');
+    await h.handle.settled();
+    const pages = h.fakeSlack.callsTo('views.publish').filter((c) => c.args.user_id === 'U0ADMIN');
+    // Not one per credit: the first at once, the rest folded into the next one a second later.
+    expect(pages.length).toBeGreaterThanOrEqual(1);
+    expect(pages.length).toBeLessThanOrEqual(3);
+    const team = await h.services.teams.get(ownerActor());
+    expect(shown(pages.at(-1)!)).toContain(
+      `Master balance: *${formatMoney(team.masterBalance, team.currency)}*`,
+    );
   });
 });
 

@@ -46,8 +46,11 @@ export function useSlackApp(
   const h = {} as SlackHarness;
   let inFlight = 0;
   const idleWaiters: Array<() => void> = [];
-  const idle = () =>
-    inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
+  // The listeners' own work, then what they left scheduled (App Home refreshes).
+  const idle = async () => {
+    if (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    await h.handle?.settled();
+  };
   beforeAll(async () => {
     h.db = await createTestDatabase();
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

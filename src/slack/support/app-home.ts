@@ -56,22 +56,28 @@ export async function publishHomeFor(
   await publishHome(deps, client, caller, page);
 }
 
+/** The least time between two refreshes of one person's team page. */
+const REFRESH_INTERVAL_MS = 1_000;
+
 interface PendingRefresh {
   caller: SlackCaller;
   again: boolean;
   done: Promise<void>;
 }
 
-/** Refreshes in flight, per Slack app and per person. */
+/** Refreshes in flight or waiting, per Slack app and per person. */
 const refreshing = new WeakMap<SlackDeps, Map<string, PendingRefresh>>();
 
 /**
- * After a change made in Slack, the caller's team page shows it. Changes in quick succession
- * share refreshes: while one is being built, later ones only ask for one more when it is done,
- * so a burst of commands costs two rebuilds, not one each. Failing to refresh must not turn a
- * change that succeeded into an error, so this only logs.
+ * After a change made in Slack, the caller's team page shows it — within a second, not at once:
+ * changes in quick succession share refreshes. While one is being built, later ones only ask for
+ * one more, built when it is done and at least REFRESH_INTERVAL_MS after it began, with the
+ * newest state. So an admin scripting a hundred credits a second costs one rebuild a second, not
+ * a hundred (Slack also limits views.publish), and the work after each command's ack does not
+ * wait for a page: it schedules it. Failing to refresh must not turn a change that succeeded into
+ * an error, so this only logs. `refreshesSettled` waits for what was scheduled.
  */
-export function refreshHome(deps: SlackDeps, client: WebClient, caller: SlackCaller): Promise<void> {
+export function refreshHome(deps: SlackDeps, client: WebClient, caller: SlackCaller): void {
   let perApp = refreshing.get(deps);
   if (!perApp) {
     perApp = new Map();
@@ -82,14 +88,20 @@ export function refreshHome(deps: SlackDeps, client: WebClient, caller: SlackCal
   if (pending) {
     pending.caller = caller;
     pending.again = true;
-    return pending.done;
+    return;
   }
   const entry = { caller, again: false } as PendingRefresh;
   const table = perApp;
   entry.done = (async () => {
     try {
+      let startedAt = 0;
       do {
+        if (entry.again) {
+          const wait = startedAt + REFRESH_INTERVAL_MS - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
         entry.again = false;
+        startedAt = performance.now();
         try {
           await publishHome(deps, client, entry.caller);
         } catch (error) {
@@ -101,5 +113,13 @@ export function refreshHome(deps: SlackDeps, client: WebClient, caller: SlackCal
     }
   })();
   table.set(key, entry);
-  return entry.done;
+}
+
+/** Resolves once every refresh scheduled so far has been published (or has failed and been logged). */
+export async function refreshesSettled(deps: SlackDeps): Promise<void> {
+  for (;;) {
+    const pending = [...(refreshing.get(deps)?.values() ?? [])];
+    if (pending.length === 0) return;
+    await Promise.all(pending.map((entry) => entry.done));
+  }
 }

@@ -47,7 +47,7 @@ export async function handleSubmission(
     return;
   }
   await ack(outcome.view ? { response_action: 'update', view: outcome.view } : undefined);
-  if (outcome.changedTeamPage) await refreshHome(deps, client, caller);
+  if (outcome.changedTeamPage) refreshHome(deps, client, caller);
 }
 
 function isModal(placed: FieldErrors | ModalView): placed is ModalView {

@@ -24,7 +24,7 @@ export async function confirmDeleteMember({
     });
     const team = await deps.services.teams.get(caller.actor);
     await respond({ replace_original: true, text: closedText(member, returned, team.currency) });
-    await refreshHome(deps, client, caller);
+    refreshHome(deps, client, caller);
   } catch (error) {
     await explainClickFailure(deps, client, body, respond, error);
   }

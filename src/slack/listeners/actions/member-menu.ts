@@ -20,7 +20,7 @@ export async function memberMenu({ ack, body, action, client, respond, context }
     const { members, teams } = deps.services;
     if (choice === 'enable' || choice === 'disable') {
       await members[choice](caller.actor, ref);
-      await refreshHome(deps, client, caller);
+      refreshHome(deps, client, caller);
       return;
     }
     const [team, member] = await Promise.all([teams.get(caller.actor), members.show(caller.actor, ref)]);

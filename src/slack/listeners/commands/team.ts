@@ -42,7 +42,7 @@ export async function teamCommand({ ack, body, respond, client, context }: TeamC
       if (command.name === 'setup') {
         const { owner, ...reply } = await setup.handle(command, { deps, client, body, respond });
         await respond({ response_type: 'ephemeral', ...reply });
-        if (setup.changesTeamPage) await refreshHome(deps, client, owner);
+        if (setup.changesTeamPage) refreshHome(deps, client, owner);
         return;
       }
       const caller = await identifyOrExplain(command, deps, client, body, respond);
@@ -50,7 +50,7 @@ export async function teamCommand({ ack, body, respond, client, context }: TeamC
       const request: CommandRequest = { deps, client, body, respond, caller };
       const reply = await dispatch(command, request);
       await respond({ response_type: 'ephemeral', ...reply });
-      if (SUBCOMMAND_SPECS[command.name].changesTeamPage) await refreshHome(deps, client, caller);
+      if (SUBCOMMAND_SPECS[command.name].changesTeamPage) refreshHome(deps, client, caller);
     } catch (error) {
       await replyWithError(deps, respond, error, body);
     }
