@@ -69,6 +69,26 @@ export const STATEMENT_HEADERS: Record<StatementKind, string[]> = {
   messages: MESSAGE_COLUMNS.map(([header]) => header),
 };
 
+/** The columns whose text people, API clients or providers wrote: names, reasons, bodies, errors. */
+const FREE_TEXT_COLUMNS: Record<StatementKind, readonly number[]> = {
+  transfers: ['from_member_name', 'to_member_name', 'reason'].map((c) =>
+    STATEMENT_HEADERS.transfers.indexOf(c),
+  ),
+  messages: ['member_name', 'message', 'sender_id', 'error'].map((c) =>
+    STATEMENT_HEADERS.messages.indexOf(c),
+  ),
+};
+
+/**
+ * A spreadsheet that opens the file runs a cell beginning with =, +, -, @, a tab or a carriage
+ * return as a formula (CSV injection: a message body `=HYPERLINK(…)` would run on the admin's
+ * machine). Such free text gets a leading apostrophe, OWASP's advice: spreadsheets then show it as
+ * text. Amounts, phone numbers and ids are the product's own and stay as they are.
+ */
+function inert(value: string | number | boolean | null): string | number | boolean | null {
+  return typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 export interface ExportRequest {
   kind: StatementKind;
   member?: MemberRef | null;
@@ -137,7 +157,7 @@ export class StatementService {
         to: filters.to,
       });
       // The ledger's rows are already the statement's text, field for field.
-      return await toCsv(rows, STATEMENT_HEADERS.transfers, (row) => row);
+      return await toCsv(rows, STATEMENT_HEADERS.transfers, FREE_TEXT_COLUMNS.transfers, (row) => row);
     }
     const { messages } = await this.#messaging.statement(actor, {
       ...(filters.member && { member: filters.member }),
@@ -147,7 +167,7 @@ export class StatementService {
       recipient: filters.recipient,
       contains: filters.contains,
     });
-    return await toCsv(messages, STATEMENT_HEADERS.messages, (m) =>
+    return await toCsv(messages, STATEMENT_HEADERS.messages, FREE_TEXT_COLUMNS.messages, (m) =>
       MESSAGE_COLUMNS.map(([, value]) => value(m)),
     );
   }
@@ -171,7 +191,8 @@ export function statementFilename(
 }
 
 /**
- * The CSV of `rows`, a batch of rows per chunk, each batch written as one string. Fields are
+ * The CSV of `rows`, a batch of rows per chunk, each batch written as one string; free text that
+ * a spreadsheet would run as a formula is made inert first (`inert`). Fields are
  * quoted by d3-dsv as RFC 4180 asks (those with a comma, a quote or a line break; quotes doubled;
  * null and undefined empty), records end with CRLF. The first batch is fetched before this
  * resolves, so a query that fails does so before a byte is written (a clean error, not a
@@ -180,8 +201,18 @@ export function statementFilename(
 async function toCsv<T>(
   batches: AsyncIterable<T[]>,
   header: readonly string[],
+  freeText: readonly number[],
   fields: (row: T) => readonly (string | number | boolean | null)[],
 ): Promise<Statement> {
+  const line = (row: T) => {
+    const values = fields(row);
+    // Copied only when a field must change: the ledger's rows are written as they come.
+    const safe = freeText.some((i) => inert(values[i]!) !== values[i])
+      ? values.map((value, i) => (freeText.includes(i) ? inert(value) : value))
+      : values;
+    // d3-dsv writes null as an empty field; its types only say string.
+    return csvFormatRow(safe as string[]);
+  };
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   let count = 0;
@@ -189,8 +220,7 @@ async function toCsv<T>(
     yield `${csvFormatRow([...header])}\r\n`;
     try {
       for (let next = first; !next.done; next = await iterator.next()) {
-        // d3-dsv writes null as an empty field; its types only say string.
-        const lines = next.value.map((row) => csvFormatRow(fields(row) as string[]));
+        const lines = next.value.map(line);
         count += next.value.length;
         yield `${lines.join('\r\n')}\r\n`;
       }

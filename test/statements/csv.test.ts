@@ -228,3 +228,45 @@ describe('a long statement', () => {
     expect(after.response.status).toBe(200);
   }, 120_000);
 });
+
+describe('text a spreadsheet would run as a formula', () => {
+  it('is written with a leading apostrophe in names, reasons and messages; amounts and numbers stay as they are', async () => {
+    const other = await seedTeam(h.services);
+    await h.services.messaging.setPrice(operator, {
+      teamId: other.team.id,
+      prefix: 'default',
+      price: '0.05',
+    });
+    const { member, apiKey } = await h.services.members.create(other.owner.actor, { name: '@Mallory' });
+    await h.services.ledger.credit(other.owner.actor, {
+      member: { id: member.id },
+      amount: '1',
+      reason: '=HYPERLINK("http://evil.test","refund")',
+    });
+    await h.services.messaging.send(memberActor(member.id, 'api'), {
+      to: '+4917012345678',
+      message: '+SUM(1;2)',
+    });
+    await h.services.messaging.send(memberActor(member.id, 'api'), { to: '+4917012345678', message: '-2+3' });
+
+    const transfers = await csvOf(`/transfers.csv?member=${member.id}`, other.owner.apiKey);
+    const credit = transfers.rows.find((row) => row.kind === 'credit')!;
+    expect(credit).toMatchObject({
+      to_member_name: "'@Mallory",
+      reason: `'=HYPERLINK("http://evil.test","refund")`,
+      amount: '1.00',
+    });
+    const messages = await csvOf('/messages.csv', apiKey);
+    expect(messages.rows.map((row) => row.message).sort()).toEqual(["'+SUM(1;2)", "'-2+3"]);
+    for (const row of messages.rows) {
+      expect(row.member_name).toBe("'@Mallory");
+      expect(row.to).toBe('+4917012345678');
+      expect(row.cost).toBe('0.05');
+    }
+    // The JSON lists keep the text as written.
+    const json = await api.call('GET', `/transfers?member=${member.id}`, other.owner.apiKey);
+    expect(json.json.items.map((t: { reason: string | null }) => t.reason)).toContain(
+      '=HYPERLINK("http://evil.test","refund")',
+    );
+  });
+});
