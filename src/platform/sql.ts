@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { Limiter } from './limiter.ts';
 
 /**
  * Typed wrappers around raw SQL through the EntityManager, so a statement joins whatever
@@ -62,6 +64,24 @@ export function streamTextRows(
   return cursorBatches<(string | null)[]>(em, sql, params, batch, { rowMode: 'array', types: RAW_TEXT });
 }
 
+/** Statements streamed at once per pool: a quarter of its connections, at least one. */
+const cursorPlaces = new WeakMap<object, Limiter>();
+
+function cursorPlacesOf(pool: { options: { max?: number } }): Limiter {
+  let places = cursorPlaces.get(pool);
+  if (!places) {
+    places = new Limiter(Math.max(1, Math.floor((pool.options.max ?? 10) / 4)));
+    cursorPlaces.set(pool, places);
+  }
+  return places;
+}
+
+/**
+ * A cursor holds its pooled connection until the last row is written, for as long as a slow
+ * client takes to read a million rows. So at most a quarter of the pool streams at once; more
+ * statements wait their turn without a connection, and the rest of the pool keeps answering
+ * every other request.
+ */
 async function* cursorBatches<R>(
   em: EntityManager,
   sql: string,
@@ -70,7 +90,14 @@ async function* cursorBatches<R>(
   config: Cursor.CursorQueryConfig,
 ): AsyncGenerator<R[]> {
   const pool = await em.getConnection().getNativeClient();
-  const client = await pool.connect();
+  const release = await cursorPlacesOf(pool).acquire();
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    release();
+    throw error;
+  }
   const cursor = client.query(
     new Cursor<R>(em.getPlatform().formatQuery(sql, [...params]), undefined, config),
   );
@@ -93,5 +120,6 @@ async function* cursorBatches<R>(
     if (failure === undefined) await cursor.close().catch((error: unknown) => (failure = error));
     // A connection whose query failed is not given back for reuse.
     client.release(failure instanceof Error ? failure : undefined);
+    release();
   }
 }

@@ -1,9 +1,9 @@
 import type { WebClient } from '@slack/web-api';
 import type { AppDeps } from '../app.ts';
 import type { MemberView, TeamView } from '../members/views.ts';
+import type { Limiter } from '../platform/limiter.ts';
 import { type Actor, memberActor } from '../shared/actor.ts';
 import { UnauthenticatedError } from '../shared/errors.ts';
-import type { Limiter } from './support/limiter.ts';
 
 /** What the Slack transport needs from the composition root. */
 export type SlackDeps = Pick<AppDeps, 'config' | 'logger' | 'services'>;
@@ -11,7 +11,7 @@ export type SlackDeps = Pick<AppDeps, 'config' | 'logger' | 'services'>;
 /** Put on every Bolt context by a global middleware, so listeners are plain functions of their arguments. */
 export interface TeamopsContext {
   teamops: SlackDeps;
-  /** Runs a command's work after its ack (see support/limiter.ts). */
+  /** Runs a command's work after its ack (see platform/limiter.ts). */
   afterAck: Limiter;
 }
 

@@ -9,6 +9,7 @@ import {
 import type { Application } from 'express';
 import type { AppDeps } from '../app.ts';
 import type { Logger } from '../logger.ts';
+import { Limiter } from '../platform/limiter.ts';
 import type { RateLimits } from '../platform/rate-limits.ts';
 import type { SlackDeps, TeamopsContext } from './context.ts';
 import { registerListeners } from './listeners/index.ts';
@@ -16,7 +17,6 @@ import { INSTALL_PATH, mountInstallRoutes } from './oauth/install-routes.ts';
 import { registerUninstallListeners } from './oauth/uninstall.ts';
 import { slackRequestGuard, slackUserLimit } from './request-guard.ts';
 import { refreshesSettled } from './support/app-home.ts';
-import { Limiter } from './support/limiter.ts';
 import { recordSlackTeam } from './support/observe.ts';
 import { createInstallationStore } from './workspace-tokens.ts';
 

@@ -229,5 +229,9 @@ async function toCsv<T>(
       await iterator.return?.();
     }
   }
-  return { csv: Readable.from(chunks(), { objectMode: false }), rowCount: () => count };
+  const csv = Readable.from(chunks(), { objectMode: false });
+  // A stream destroyed before its first read (the client left while the first batch was fetched)
+  // never starts `chunks`, whose `finally` would close the cursor: close it here too.
+  csv.once('close', () => void iterator.return?.());
+  return { csv, rowCount: () => count };
 }

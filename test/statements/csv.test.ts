@@ -270,3 +270,37 @@ describe('text a spreadsheet would run as a formula', () => {
     );
   });
 });
+
+describe('many long statements at once', () => {
+  it('stream a few at a time, and the API keeps answering meanwhile', { timeout: 90_000 }, async () => {
+    const big = await seedTeam(h.services);
+    // 150,000 transfers of the team's user: a statement far larger than the sockets' buffers, so
+    // a client that does not read keeps its statement open.
+    await h.orm.em.getConnection().execute(
+      `insert into transfers (team_id, kind, to_member_id, amount, idempotency_key, request_hash, actor_kind, via, created_at)
+       select ?, 'credit', ?, 10000, 'bulk-' || g, '', 'operator', 'cli', now() - interval '1 day'
+         from generate_series(1, 150000) g`,
+      [big.team.id, big.user.id],
+    );
+    // More statements than the pool has connections (8 in tests); none of them is read.
+    const aborts = Array.from({ length: 10 }, () => new AbortController());
+    const statements = aborts.map((abort) =>
+      api.get('/transfers.csv', big.owner.apiKey, { signal: abort.signal }).catch(() => null),
+    );
+    try {
+      // One has begun to stream (its header and first rows are out).
+      expect((await Promise.race(statements))?.status).toBe(200);
+      // Without a cap the statements took every connection, and this waited for one until the
+      // pool gave up (30 s) and answered with an error.
+      const team = await api.call('GET', '/team', big.owner.apiKey);
+      expect(team.status).toBe(200);
+    } finally {
+      for (const abort of aborts) abort.abort();
+      await Promise.all(statements);
+    }
+    // The places come back: a statement read to its end works afterwards.
+    const after = await api.get(`/transfers.csv?member=${big.admin.id}`, big.owner.apiKey);
+    expect(after.status).toBe(200);
+    await after.text();
+  });
+});

@@ -94,6 +94,12 @@ export const endpoints: AnyEndpoint[] = [
  * that looks whole. A client that goes away ends the stream, which closes the database cursor.
  */
 async function sendCsv(res: Response, statement: Statement, filename: string): Promise<void> {
+  // Gone while the statement waited for its turn or its first rows: a response whose socket is
+  // closed would take the rows and never drain, holding the cursor for good.
+  if (res.destroyed || res.socket?.destroyed !== false) {
+    statement.csv.destroy();
+    return;
+  }
   res.status(200);
   res.set({
     'Content-Type': 'text/csv; charset=utf-8; header=present',
