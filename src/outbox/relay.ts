@@ -99,12 +99,11 @@ export function startOutboxRelay(
   };
   // Every (re)connect also triggers a pass: rows committed while it was down notified nobody.
   const listener = new ChannelListener(
-    async () => ({ connectionString: databaseUrl }),
+    { connectionString: databaseUrl },
     CHANNEL,
     { notified: heard, listening: heard },
     log,
   );
-  listener.start();
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect();

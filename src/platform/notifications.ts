@@ -8,60 +8,40 @@ export interface NotificationHandlers {
   /** One NOTIFY on the channel, with its payload. */
   notified(payload: string): void;
   /** LISTEN is up (again): notifications sent before now were not heard. */
-  listening?(): void;
-  /** The connection is lost: notifications are not heard until `listening` comes again. */
-  lost?(): void;
+  listening(): void;
 }
 
 /**
  * A PostgreSQL LISTEN on one channel, on a connection of its own (a pooled connection goes back
- * to the pool and stops hearing). When the connection is lost it says `lost`, and listens again
- * after a backoff (100 ms doubling, at most 5 s), saying `listening` once it does. NOTIFY is sent
+ * to the pool and stops hearing), from construction until `close`. When the connection is lost
+ * it listens again after a backoff (100 ms doubling, at most 5 s), saying `listening` each time
+ * it does. NOTIFY is sent
  * by the database when the notifying transaction commits, to every process listening — shortly
  * after, not with the commit, so it suits wake-ups (the outbox relay's new rows), not checks
  * that must see a change at once (those read a counter: src/members/api-key-cache.ts).
  */
 export class ChannelListener {
-  readonly #connection: () => Promise<pg.ClientConfig>;
+  readonly #connection: pg.ClientConfig;
   readonly #channel: string;
   readonly #handlers: NotificationHandlers;
   readonly #logger: Logger;
   #client: pg.Client | null = null;
-  #listening = false;
-  #started = false;
   #closed = false;
   #attempt = 0;
   #retry: NodeJS.Timeout | null = null;
 
-  constructor(
-    connection: () => Promise<pg.ClientConfig>,
-    channel: string,
-    handlers: NotificationHandlers,
-    logger: Logger,
-  ) {
+  constructor(connection: pg.ClientConfig, channel: string, handlers: NotificationHandlers, logger: Logger) {
     // Channels are the product's own names, written into LISTEN as they are.
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`);
     this.#connection = connection;
     this.#channel = channel;
     this.#handlers = handlers;
     this.#logger = logger;
-  }
-
-  /** True only while every notification is being heard. */
-  get listening(): boolean {
-    return this.#listening;
-  }
-
-  /** Starts listening, once; returns at once (see `listening`). */
-  start(): void {
-    if (this.#started || this.#closed) return;
-    this.#started = true;
     void this.#listen();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#listening = false;
     if (this.#retry) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = null;
@@ -70,14 +50,12 @@ export class ChannelListener {
 
   async #listen(): Promise<void> {
     if (this.#closed) return;
-    const client = new pg.Client({ ...(await this.#connection()), keepAlive: true });
+    const client = new pg.Client({ ...this.#connection, keepAlive: true });
     this.#client = client;
     let lost = false;
     const onLost = (error?: Error) => {
       if (lost) return;
       lost = true;
-      this.#listening = false;
-      this.#handlers.lost?.();
       if (this.#closed || this.#client !== client) return;
       this.#client = null;
       this.#logger.warn(
@@ -108,8 +86,7 @@ export class ChannelListener {
       await client.query(`listen ${this.#channel}`);
       if (lost || this.#closed) return;
       this.#attempt = 0;
-      this.#listening = true;
-      this.#handlers.listening?.();
+      this.#handlers.listening();
     } catch (error) {
       onLost(error as Error);
     }
