@@ -85,9 +85,7 @@ const FREE_TEXT_COLUMNS: Record<StatementKind, readonly number[]> = {
  * machine). Such free text gets a leading apostrophe, OWASP's advice: spreadsheets then show it as
  * text. Amounts, phone numbers and ids are the product's own and stay as they are.
  */
-function inert(value: string | number | boolean | null): string | number | boolean | null {
-  return typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
+const FORMULA_START = /^[=+\-@\t\r]/;
 
 export interface ExportRequest {
   kind: StatementKind;
@@ -192,7 +190,7 @@ export function statementFilename(
 
 /**
  * The CSV of `rows`, a batch of rows per chunk, each batch written as one string; free text that
- * a spreadsheet would run as a formula is made inert first (`inert`). Fields are
+ * a spreadsheet would run as a formula gets its apostrophe first (FORMULA_START). Fields are
  * quoted by d3-dsv as RFC 4180 asks (those with a comma, a quote or a line break; quotes doubled;
  * null and undefined empty), records end with CRLF. The first batch is fetched before this
  * resolves, so a query that fails does so before a byte is written (a clean error, not a
@@ -205,33 +203,32 @@ async function toCsv<T>(
   fields: (row: T) => readonly (string | number | boolean | null)[],
 ): Promise<Statement> {
   const line = (row: T) => {
-    const values = fields(row);
+    const original = fields(row);
     // Copied only when a field must change: the ledger's rows are written as they come.
-    const safe = freeText.some((i) => inert(values[i]!) !== values[i])
-      ? values.map((value, i) => (freeText.includes(i) ? inert(value) : value))
-      : values;
+    let copy: (string | number | boolean | null)[] | null = null;
+    for (const i of freeText) {
+      const value = original[i];
+      if (typeof value !== 'string' || !FORMULA_START.test(value)) continue;
+      copy ??= [...original];
+      copy[i] = `'${value}`;
+    }
     // d3-dsv writes null as an empty field; its types only say string.
-    return csvFormatRow(safe as string[]);
+    return csvFormatRow((copy ?? original) as string[]);
   };
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   let count = 0;
   async function* chunks() {
     yield `${csvFormatRow([...header])}\r\n`;
-    try {
-      for (let next = first; !next.done; next = await iterator.next()) {
-        const lines = next.value.map(line);
-        count += next.value.length;
-        yield `${lines.join('\r\n')}\r\n`;
-      }
-    } finally {
-      // Stopped early (the reader went away): close the cursor.
-      await iterator.return?.();
+    for (let next = first; !next.done; next = await iterator.next()) {
+      const lines = next.value.map(line);
+      count += next.value.length;
+      yield `${lines.join('\r\n')}\r\n`;
     }
   }
   const csv = Readable.from(chunks(), { objectMode: false });
-  // A stream destroyed before its first read (the client left while the first batch was fetched)
-  // never starts `chunks`, whose `finally` would close the cursor: close it here too.
+  // However the stream ends — read to the last row, the reader gone halfway, or destroyed before
+  // its first read — the cursor is closed and its connection given back.
   csv.once('close', () => void iterator.return?.());
   return { csv, rowCount: () => count };
 }

@@ -96,7 +96,7 @@ export const endpoints: AnyEndpoint[] = [
 async function sendCsv(res: Response, statement: Statement, filename: string): Promise<void> {
   // Gone while the statement waited for its turn or its first rows: a response whose socket is
   // closed would take the rows and never drain, holding the cursor for good.
-  if (res.destroyed || res.socket?.destroyed !== false) {
+  if (res.destroyed) {
     statement.csv.destroy();
     return;
   }
